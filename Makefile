@@ -1,0 +1,96 @@
+# socklab: build, grade and test the socket-programming labs.  `make help` lists targets.
+#
+# Every lab is a directory labs/NN-name/ whose program is name with '-' -> '_'
+# (01-udp-local -> udp_local, built from udp_local.c plus any other .c there).
+# Files test_*.c beside it are cmocka unit tests of the lab's other units.
+# Labs are found by wildcard, so adding a lab never means editing this file.
+
+SHELL    := /bin/sh
+CC       ?= cc
+CFLAGS   ?= -O1 -g
+WARNINGS := -std=c11 -Wall -Wextra -Wpedantic
+ifdef WERROR
+WARNINGS += -Werror
+endif
+ifdef SANITIZE
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+CPPFLAGS := -D_DEFAULT_SOURCE -Ilabs/common
+ALL_CFLAGS = $(CPPFLAGS) $(WARNINGS) $(CFLAGS) $(SAN_FLAGS)
+LDLIBS   := -lm
+
+BUILD  ?= build
+LAB    ?=
+IMPL   ?= labs
+JOBS   ?=
+FORMAT ?=
+COMMON := labs/common/socklab.c labs/common/socklab.h
+
+empty :=
+space := $(empty) $(empty)
+# lab_dirs TREE: the lab directories (NN-name) of a source tree.
+lab_dirs = $(sort $(patsubst $(1)/%/,%,$(wildcard $(1)/[0-9][0-9]-*/)))
+# prog_of LAB: 01-udp-local -> udp_local
+prog_of = $(subst $(space),_,$(wordlist 2,99,$(subst -, ,$(1))))
+# units_of TREE LAB: the lab's .c files that are neither its main program nor tests.
+units_of = $(filter-out $(1)/$(2)/$(call prog_of,$(2)).c $(1)/$(2)/test_%.c,$(wildcard $(1)/$(2)/*.c))
+
+# lab_rules TREE OUT LAB: how to build one lab's program and unit tests.
+define lab_rules
+$(2)/$(3)/$(call prog_of,$(3)): $(1)/$(3)/$(call prog_of,$(3)).c $(call units_of,$(1),$(3)) $(wildcard $(1)/$(3)/*.h) $(COMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -I$(1)/$(3) -o $$@ $$(filter %.c,$$^) $$(LDLIBS)
+$(2)/$(3)/test_%: $(1)/$(3)/test_%.c $(call units_of,$(1),$(3)) $(wildcard $(1)/$(3)/*.h) $(COMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -I$(1)/$(3) -o $$@ $$(filter %.c,$$^) -lcmocka $$(LDLIBS)
+endef
+
+# tree_targets TREE OUT: every program of a tree.
+tree_programs = $(foreach lab,$(call lab_dirs,$(1)),$(2)/$(lab)/$(call prog_of,$(lab)))
+tree_unit_tests = $(foreach lab,$(call lab_dirs,$(1)),$(patsubst $(1)/$(lab)/%.c,$(2)/$(lab)/%,$(wildcard $(1)/$(lab)/test_*.c)))
+
+TREES := labs $(wildcard solutions)
+$(foreach tree,$(TREES),$(foreach lab,$(call lab_dirs,$(tree)),$(eval $(call lab_rules,$(tree),$(BUILD)/$(tree),$(lab)))))
+# A submission or other tree: make SRC=path OUT=dir [OUT/NN-name/prog ...]
+ifdef SRC
+OUT ?= $(BUILD)/src
+$(foreach lab,$(call lab_dirs,$(SRC)),$(eval $(call lab_rules,$(SRC),$(OUT),$(lab))))
+endif
+
+COMMON_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+$(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) -Wl,--wrap=read,--wrap=write -lcmocka $(LDLIBS)
+
+.PHONY: all help deps grade test unit tree clean
+.DEFAULT_GOAL := all
+
+all: $(foreach tree,$(TREES),$(call tree_programs,$(tree),$(BUILD)/$(tree)))
+
+help:
+	@echo 'make                      build every lab program (skeletons and solutions) into build/'
+	@echo 'make grade [LAB=NN] [IMPL=labs|solutions|DIR] [FORMAT=json] [JOBS=N]'
+	@echo '                          build and grade; IMPL=labs (your work) by default'
+	@echo 'make unit [IMPL=labs]     run the cmocka unit tests (labs/common, lab units)'
+	@echo 'make test                 the repository'"'"'s own tests (what CI runs)'
+	@echo 'make deps                 install the Debian packages everything needs'
+	@echo 'make clean                remove build/'
+
+deps:
+	@harness/deps all
+
+grade:
+	@harness/deps grade
+	@harness/grade $(if $(LAB),--lab $(LAB)) --impl $(IMPL) $(if $(FORMAT),--format $(FORMAT)) $(if $(JOBS),--jobs $(JOBS))
+
+tree: $(if $(SRC),$(call tree_programs,$(SRC),$(OUT)))
+
+unit: $(COMMON_TESTS) $(call tree_unit_tests,$(IMPL),$(BUILD)/$(IMPL))
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+test:
+	@harness/deps test
+	@tests/run
+
+clean:
+	rm -rf $(BUILD)
