@@ -1,0 +1,1 @@
+"""Independent Python implementations of the other side of each lab's protocol."""

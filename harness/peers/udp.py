@@ -1,0 +1,50 @@
+"""UDP peer helpers: sockets on lab hosts and receiving with a deadline that also
+notices when the program under test has already exited."""
+import select
+import socket
+import time
+
+from harness.timeouts import scaled
+
+POLL_SLICE = 0.05  # how often a wait looks at whether the watched program ended
+
+
+def udp_socket(host, address="127.0.0.1", port=0, family=socket.AF_INET):
+    """A UDP socket on a lab host, bound to (address, port)."""
+    sock = host.socket(family, socket.SOCK_DGRAM)
+    sock.bind((address, port))
+    return sock
+
+
+def receive(sock, timeout, watch=None, size=65535):
+    """The next datagram as (data, (ip, port)), or None if none arrives within
+    timeout (scaled) — or, when watch (a Program) is given, once it has exited
+    and nothing more is queued."""
+    return receive_until(sock, time.monotonic() + scaled(timeout), watch, size)
+
+
+def receive_until(sock, deadline, watch=None, size=65535):
+    """receive() with an absolute time.monotonic() deadline."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        ready, _, _ = select.select([sock], [], [], min(remaining, POLL_SLICE))
+        if ready:
+            data, sender = sock.recvfrom(size)
+            return data, sender[:2]
+        if watch is not None and watch.poll() is not None:
+            ready, _, _ = select.select([sock], [], [], 0)
+            if not ready:
+                return None
+
+
+def ask(sock, destination, payload, timeout, watch=None):
+    """Send payload to destination; the first reply from there, or None.
+    Datagrams from anywhere else are passed over."""
+    sock.sendto(payload, destination)
+    deadline = time.monotonic() + scaled(timeout)
+    while True:
+        got = receive_until(sock, deadline, watch)
+        if got is None or got[1] == tuple(destination):
+            return None if got is None else got[0]

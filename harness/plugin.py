@@ -1,0 +1,182 @@
+"""The pytest plugin behind every grader file: markers, the `lab` fixture, a time
+limit per test, and the results file the grade command reads.
+
+Markers:
+  points(N)   what the test is worth (each lab's tests add up to 100)
+  netns       needs more than a private loopback (skipped, with the reason, where
+              network namespaces are unavailable)
+  hidden      an instructor's test: not run unless --socklab-hidden is given
+  time_limit(S)  seconds the whole test may take (default 30, scaled)
+"""
+import glob
+import json
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from harness import namespaces
+from harness.build import build_failure_text
+from harness.lab import GradeFailure, Lab
+from harness.process import ProgramFailure
+from harness.timeouts import scaled
+
+DEFAULT_TIME_LIMIT = 30.0
+GRADER_FILE = re.compile(r"test_(\d\d)_\w+\.py")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("socklab")
+    group.addoption("--socklab-bin", default="build/solutions",
+                    help="directory holding NN-name/PROG binaries to grade")
+    group.addoption("--socklab-results", help="write the results as JSON to this file")
+    group.addoption("--socklab-wrapper", default="",
+                    help="command to run each program under test with (e.g. valgrind)")
+    group.addoption("--socklab-hidden", action="store_true",
+                    help="also run the instructors' hidden tests")
+
+
+def pytest_configure(config):
+    for line in ("points(n): points the test is worth",
+                 "netns: needs network namespaces beyond a private loopback",
+                 "hidden: an instructor-only test",
+                 "time_limit(seconds): how long the whole test may take"):
+        config.addinivalue_line("markers", line)
+    config.socklab_results = []
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--socklab-hidden"):
+        return
+    kept = [item for item in items if item.get_closest_marker("hidden") is None]
+    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+    items[:] = kept
+
+
+def lab_of(item):
+    """'01' for a test in test_01_udp_local.py."""
+    match = GRADER_FILE.fullmatch(os.path.basename(str(item.fspath)))
+    return match.group(1) if match else "??"
+
+
+def program_for(config, lab):
+    """The binary under test for a lab: BIN/NN-name/prog (the only file there named like the lab)."""
+    bin_dir = config.getoption("--socklab-bin")
+    for lab_dir in glob.glob(os.path.join(bin_dir, f"{lab}-*")):
+        name = os.path.basename(lab_dir).split("-", 1)[1].replace("-", "_")
+        return os.path.abspath(os.path.join(lab_dir, name))
+    return os.path.abspath(os.path.join(bin_dir, f"{lab}-missing", "missing"))
+
+
+@pytest.fixture
+def lab(request):
+    """A fresh Lab: private network, program under test, story (see harness/lab.py)."""
+    reason = namespaces.unavailable_reason()
+    if reason and request.node.get_closest_marker("netns"):
+        pytest.skip(f"needs a private lab network, which is unavailable here: {reason}")
+    program = program_for(request.config, lab_of(request.node))
+    if not os.access(program, os.X_OK):
+        log = build_failure_text(os.path.dirname(os.path.dirname(program)),
+                                 os.path.basename(os.path.dirname(program)))
+        pytest.fail(f"{os.path.basename(program)} did not compile, so nothing could be "
+                    f"tested. The compiler said:\n{log}", pytrace=False)
+    wrapper = request.config.getoption("--socklab-wrapper").split()
+    world = Lab(program, reason, wrapper)
+    request.node.socklab_lab = world
+    yield world
+    world.teardown()
+
+
+class TimeLimitExceeded(GradeFailure):
+    pass
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """A test that outlives its limit is stopped; the grader never hangs."""
+    marker = item.get_closest_marker("time_limit")
+    limit = scaled(marker.args[0] if marker else DEFAULT_TIME_LIMIT)
+
+    def expire(signum, frame):
+        raise TimeLimitExceeded(f"the test did not finish within its time limit of {limit:.0f} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and call.excinfo is not None:
+        report.socklab_feedback = feedback_for(item, call.excinfo)
+
+
+def feedback_for(item, excinfo):
+    """What a student reads for a failed test: the message, then the story."""
+    if isinstance(excinfo.value, (GradeFailure, ProgramFailure)):
+        message = str(excinfo.value)
+    elif isinstance(excinfo.value, AssertionError):
+        message = "check failed: " + str(excinfo.value).strip()
+    else:  # the grader itself broke: say so plainly, with the place
+        message = (f"the grader hit an internal error ({excinfo.typename}: {excinfo.value}); "
+                   "this is not your fault, please report it\n"
+                   + str(excinfo.getrepr(style="short")))
+    world = getattr(item, "socklab_lab", None)
+    story = world.story() if world is not None else ""
+    return message + ("\n" + story if story else "")
+
+
+def pytest_runtest_logreport(report):
+    """Fold each phase into one result per test: passed only if every phase passed."""
+    config = _config
+    results = config.socklab_results
+    current = results[-1] if results and results[-1]["nodeid"] == report.nodeid else None
+    if current is None:
+        item = _items.get(report.nodeid)
+        points = item.get_closest_marker("points") if item else None
+        current = {"nodeid": report.nodeid, "name": report.nodeid.split("::")[-1],
+                   "lab": lab_of(item) if item else "??",
+                   "max": points.args[0] if points else 0,
+                   "hidden": bool(item and item.get_closest_marker("hidden")),
+                   "outcome": "passed", "feedback": "", "duration": 0.0}
+        results.append(current)
+    current["duration"] += report.duration
+    if report.skipped and current["outcome"] == "passed":
+        current["outcome"] = "skipped"
+        current["feedback"] = _skip_reason(report)
+    elif report.failed and current["outcome"] != "failed":
+        current["outcome"] = "failed"
+        current["feedback"] = getattr(report, "socklab_feedback", None) or str(report.longrepr)
+    current["score"] = current["max"] if current["outcome"] == "passed" else 0
+
+
+def _skip_reason(report):
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+_config = None
+_items = {}
+
+
+def pytest_collection_finish(session):
+    global _config
+    _config = session.config
+    _items.update({item.nodeid: item for item in session.items})
+
+
+def pytest_sessionfinish(session):
+    path = session.config.getoption("--socklab-results")
+    if path:
+        with open(path, "w") as out:
+            json.dump({"finished": time.time(), "tests": session.config.socklab_results}, out,
+                      indent=1)
