@@ -30,6 +30,8 @@ def parse_args(argv):
                         help="build with AddressSanitizer and UBSan; a finding fails the test")
     parser.add_argument("--wrapper", default="", metavar="CMD",
                         help="run each program under CMD (e.g. 'valgrind -q --error-exitcode=99')")
+    parser.add_argument("--test", metavar="NAME",
+                        help="run only the tests whose names contain NAME")
     parser.add_argument("--hidden", action="store_true",
                         help="also run the instructors' hidden tests")
     args = parser.parse_args(argv)
@@ -62,7 +64,8 @@ def main(argv):
 
     def build_and_grade(lab):
         impl.build_lab(lab)
-        return grade_lab(lab, impl.bin_dir, hidden=args.hidden, wrapper=args.wrapper)
+        return grade_lab(lab, impl.bin_dir, hidden=args.hidden, wrapper=args.wrapper,
+                         extra_args=["-k", args.test] if args.test else [])
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(build_and_grade, labs))

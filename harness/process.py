@@ -127,8 +127,6 @@ class Program:
         if self.expired:
             return f"{self.label} was stopped at the end of its lifetime before printing {wanted}"
         if code == NOT_IMPLEMENTED_EXIT:
-            for reader in self._readers:  # the TODO line is on stderr: let it arrive
-                reader.join(timeout=1)
             todo = [line for line in self.stderr if "TODO(" in line]
             said = f" ({todo[-1]})" if todo else ""
             return f"not implemented yet: {self.label} exited 3{said}"
@@ -143,11 +141,20 @@ class Program:
         return self._proc.poll()
 
     def wait(self, timeout=5.0):
-        """Wait for the program to end by itself; its exit status, or None if it has not."""
+        """Wait for the program to end by itself; its exit status, or None if it has not.
+        Once it has ended, its output is complete too (read to the end of both pipes,
+        unless a child it left behind still holds them open)."""
         try:
-            return self._proc.wait(timeout=scaled(timeout))
+            code = self._proc.wait(timeout=scaled(timeout))
         except subprocess.TimeoutExpired:
             return None
+        self._drain(timeout=1.0)
+        return code
+
+    def _drain(self, timeout):
+        deadline = time.monotonic() + scaled(timeout)
+        for reader in self._readers:
+            reader.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def expect_exit(self, timeout=5.0):
         """Like wait(), but a program still running afterwards is a ProgramFailure."""

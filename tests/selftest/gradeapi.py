@@ -1,0 +1,29 @@
+"""Running the grade command the way users do, for the grader's self-tests."""
+import json
+import os
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GRADE = os.path.join(ROOT, "harness", "grade")
+
+
+def grade(*args, env=None, timeout=900, user=()):
+    """Run `harness/grade --format json ARGS`; returns (report, seconds, stderr)."""
+    started = time.monotonic()
+    result = subprocess.run([*user, GRADE, "--format", "json", *args], capture_output=True,
+                            text=True, timeout=timeout, env=dict(os.environ, **(env or {})),
+                            cwd=ROOT)
+    elapsed = time.monotonic() - started
+    try:
+        report = json.loads(result.stdout)
+    except ValueError:
+        raise AssertionError(f"grade printed no JSON (exit {result.returncode}):\n"
+                             f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return report, elapsed, result.stderr
+
+
+def failures(lab_report):
+    """The failed tests of one lab, as 'name: first lines of feedback'."""
+    return "\n".join(f"{t['name']}: {t['feedback'][:600]}" for t in lab_report["tests"]
+                     if not t["passed"] and not t["skipped"])
