@@ -35,11 +35,13 @@ prog_of = $(subst $(space),_,$(wordlist 2,99,$(subst -, ,$(1))))
 # units_of TREE LAB: the lab's .c files that are neither its main program nor tests.
 units_of = $(filter-out $(1)/$(2)/$(call prog_of,$(2)).c $(1)/$(2)/test_%.c,$(wildcard $(1)/$(2)/*.c))
 
-# lab_rules TREE OUT LAB: how to build one lab's program and unit tests.
+# lab_rules TREE OUT LAB: how to build one lab's program and unit tests. A program
+# is linked under a mktemp name and renamed, so two graders sharing build/ never
+# run a half-written binary ($$ is no unique name: graders have PID namespaces).
 define lab_rules
 $(2)/$(3)/$(call prog_of,$(3)): $(1)/$(3)/$(call prog_of,$(3)).c $(call units_of,$(1),$(3)) $(wildcard $(1)/$(3)/*.h) $(COMMON)
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_CFLAGS) -I$(1)/$(3) -o $$@ $$(filter %.c,$$^) $$(LDLIBS)
+	tmp=$$$$(mktemp $$@.XXXXXX) && { $$(CC) $$(ALL_CFLAGS) -I$(1)/$(3) -o $$$$tmp $$(filter %.c,$$^) $$(LDLIBS) && mv -f $$$$tmp $$@ || { rm -f $$$$tmp; exit 1; }; }
 $(2)/$(3)/test_%: $(1)/$(3)/test_%.c $(call units_of,$(1),$(3)) $(wildcard $(1)/$(3)/*.h) $(COMMON)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) -I$(1)/$(3) -o $$@ $$(filter %.c,$$^) -lcmocka $$(LDLIBS)

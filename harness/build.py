@@ -15,7 +15,7 @@ from harness.catalog import ROOT
 
 MAX_SOURCE_BYTES = 1024 * 1024
 BUILD_TIMEOUT = 120
-LOG_NAME = "build.log"
+FAILED_MARK = "build-failed"  # holds the compiler's output when a build fails
 
 
 class Implementation:
@@ -47,13 +47,11 @@ class Implementation:
         return os.path.join(self.bin_dir, lab.directory, lab.program)
 
     def build_lab(self, lab):
-        """Compile one lab; returns (ok, compiler output). The output is also kept
-        in BIN/NN-name/build.log for the graders to quote."""
+        """Compile one lab; returns (ok, compiler output). A failure's output is
+        kept in BIN/NN-name/build-failed for the graders to quote."""
         if self.kind == "submission":
             stage_sources(self.source, self.tree, lab)
         target = self.program_path(lab)
-        if os.path.exists(target):
-            os.remove(target)  # never grade a binary left from an earlier build
         command = ["make", "-s", "--no-print-directory", "-C", self.root, target,
                    f"BUILD={self.build}"]
         if self.kind == "submission":
@@ -66,10 +64,18 @@ class Implementation:
             ok, output = result.returncode == 0, result.stdout + result.stderr
         except subprocess.TimeoutExpired:
             ok, output = False, f"the build took longer than {BUILD_TIMEOUT} s and was stopped"
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(os.path.join(os.path.dirname(target), LOG_NAME), "w") as log:
-            log.write(output)
-        return ok and os.access(target, os.X_OK), output
+        ok = ok and os.access(target, os.X_OK)
+        # A failed build may leave an older binary behind: the mark says not to grade it.
+        folder = os.path.dirname(target)
+        os.makedirs(folder, exist_ok=True)
+        mark = os.path.join(folder, FAILED_MARK)
+        if ok:
+            if os.path.exists(mark):
+                os.remove(mark)
+        else:
+            with open(mark, "w") as log:
+                log.write(output)
+        return ok, output
 
 
 def stage_sources(source, tree, lab):
@@ -102,9 +108,15 @@ def _copy_sources(paths, destination):
         shutil.copyfile(path, os.path.join(destination, os.path.basename(path)))
 
 
+def build_failed(program):
+    """Did the last build of this program fail (or never happen)?"""
+    return (os.path.exists(os.path.join(os.path.dirname(program), FAILED_MARK))
+            or not os.access(program, os.X_OK))
+
+
 def build_failure_text(bin_dir, lab_directory, limit=40):
     """The start of a failed build's compiler output, for feedback."""
-    path = os.path.join(bin_dir, lab_directory, LOG_NAME)
+    path = os.path.join(bin_dir, lab_directory, FAILED_MARK)
     try:
         with open(path) as log:
             lines = log.read().splitlines()

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from harness import namespaces
-from harness.build import build_failure_text
+from harness.build import build_failed, build_failure_text
 from harness.lab import GradeFailure, Lab
 from harness.process import ProgramFailure
 from harness.timeouts import scaled
@@ -77,11 +77,11 @@ def lab(request):
     if reason and request.node.get_closest_marker("netns"):
         pytest.skip(f"needs a private lab network, which is unavailable here: {reason}")
     program = program_for(request.config, lab_of(request.node))
-    if not os.access(program, os.X_OK):
+    if build_failed(program):
         log = build_failure_text(os.path.dirname(os.path.dirname(program)),
                                  os.path.basename(os.path.dirname(program)))
-        pytest.fail(f"{os.path.basename(program)} did not compile, so nothing could be "
-                    f"tested. The compiler said:\n{log}", pytrace=False)
+        raise GradeFailure(f"{os.path.basename(program)} did not compile, so nothing could "
+                           f"be tested. The compiler said:\n{log}")
     wrapper = request.config.getoption("--socklab-wrapper").split()
     world = Lab(program, reason, wrapper)
     request.node.socklab_lab = world
