@@ -6,12 +6,18 @@ feedback a student can act on: the steps, what was expected, what came back, a
 hint, and the last lines each program printed.
 """
 import os
+import re
 import shlex
 
 from harness.labnet import LabNet
 from harness.process import DEFAULT_LIFETIME, Program
 
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+# Reports of a memory checker on stderr: ASan, LSan, UBSan, and valgrind's errors
+# (with -q valgrind prints nothing else).
+CHECKER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
+                            r"^==\d+== (Invalid |Conditional jump|Use of uninitialised|"
+                            r"Syscall param|Mismatched free|Source and destination overlap|"
+                            r".*definitely lost in)")
 
 
 class GradeFailure(AssertionError):
@@ -86,12 +92,11 @@ class Lab:
             program.kill()
         self.net.close()
         for program in self.programs:
-            found = [line for line in program.stderr
-                     if any(marker in line for marker in SANITIZER_MARKERS)]
+            found = [line for line in program.stderr if CHECKER_REPORT.search(line)]
             if found:
-                self.fail(f"the sanitizer found a bug in `{program.label}`",
-                          got=found[0], hint="run the program by hand built with "
-                          "`make SANITIZE=1` to see the full report")
+                self.fail(f"a memory checker found a bug in `{program.label}`",
+                          got=found[0], hint="run it by hand built with `make SANITIZE=1` "
+                          "(or under valgrind) to see the full report")
 
 
 def explain(problem, expected=None, got=None, hint=None):

@@ -7,6 +7,7 @@ Markers:
               network namespaces are unavailable)
   hidden      an instructor's test: not run unless --socklab-hidden is given
   time_limit(S)  seconds the whole test may take (default 30, scaled)
+  bulk        moves so much data that it is skipped under a --wrapper such as valgrind
 """
 import glob
 import json
@@ -42,7 +43,8 @@ def pytest_configure(config):
     for line in ("points(n): points the test is worth",
                  "netns: needs network namespaces beyond a private loopback",
                  "hidden: an instructor-only test",
-                 "time_limit(seconds): how long the whole test may take"):
+                 "time_limit(seconds): how long the whole test may take",
+                 "bulk: too much data to run under a wrapper such as valgrind"):
         config.addinivalue_line("markers", line)
     config.socklab_results = []
 
@@ -76,13 +78,15 @@ def lab(request):
     reason = namespaces.unavailable_reason()
     if reason and request.node.get_closest_marker("netns"):
         pytest.skip(f"needs a private lab network, which is unavailable here: {reason}")
+    wrapper = request.config.getoption("--socklab-wrapper").split()
+    if wrapper and request.node.get_closest_marker("bulk"):
+        pytest.skip(f"moves too much data to run under {wrapper[0]}")
     program = program_for(request.config, lab_of(request.node))
     if build_failed(program):
         log = build_failure_text(os.path.dirname(os.path.dirname(program)),
                                  os.path.basename(os.path.dirname(program)))
         raise GradeFailure(f"{os.path.basename(program)} did not compile, so nothing could "
                            f"be tested. The compiler said:\n{log}")
-    wrapper = request.config.getoption("--socklab-wrapper").split()
     world = Lab(program, reason, wrapper)
     request.node.socklab_lab = world
     yield world

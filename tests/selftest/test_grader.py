@@ -43,6 +43,24 @@ def test_sanitized_solution_scores_full_marks(sanitized_solutions, lab):
     assert result["score"] == 100, failures(result) or result["problem"]
 
 
+VALGRIND = "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+
+
+@pytest.fixture(scope="module")
+def solutions_under_valgrind():
+    report, _, _ = grade("--impl", "solutions", "--wrapper", VALGRIND,
+                         env={"SOCKLAB_TIMEOUT_SCALE": "4"})
+    return report
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_solution_is_clean_under_valgrind(solutions_under_valgrind, lab):
+    result = solutions_under_valgrind["labs"][lab]
+    graded = [t for t in result["tests"] if not t["skipped"]]
+    assert graded, "no test ran under valgrind"
+    assert all(t["passed"] for t in graded), failures(result) or result["problem"]
+
+
 @pytest.mark.parametrize("lab", LABS)
 def test_skeleton_scores_zero_within_5_seconds(lab):
     report, seconds, _ = grade("--lab", lab, "--impl", "labs")
