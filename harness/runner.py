@@ -27,7 +27,10 @@ def grade_lab(lab, bin_dir, hidden=False, wrapper="", extra_args=()):
             command.append("--socklab-hidden")
         if wrapper:
             command.append(f"--socklab-wrapper={wrapper}")
-        env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
+        # No third-party plugin autoloading: faster start-up, and nothing installed on
+        # the machine changes how tests run.
+        env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1",
+                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:

@@ -67,7 +67,12 @@ def test_skeleton_scores_zero_within_5_seconds(lab):
     result = report["labs"][lab]
     assert result["score"] == 0, f"the skeleton earns {result['score']} points"
     assert not result["problem"], result["problem"]
-    assert seconds < 5, f"grading the skeleton of lab {lab} took {seconds:.1f} s"
+    # The tests' own time, not wall time: on a loaded machine process start-up
+    # stretches, but a test that waits out a timeout on a skeleton shows up here.
+    # (Wall time is measured by `make bench`.)
+    tested = sum(t["duration"] for t in result["tests"])
+    assert tested < 5, (f"the tests of lab {lab} took {tested:.1f} s on the skeleton "
+                        f"({seconds:.1f} s wall): some test waits instead of failing fast")
     assert any("not implemented yet" in t["feedback"] for t in result["tests"]), \
         "no test says 'not implemented yet'"
 
