@@ -54,27 +54,28 @@ def test_server_prints_the_address_it_really_bound(lab):
     expect_reply(lab, server, peer, port, b"Are you there?")
 
 
+def round_trip(lab, payload, hint):
+    """A fresh server and one Python client: payload there, its length back, and
+    the server's line about it."""
+    server, port = start_server(lab)
+    peer = udp_socket(lab.host)
+    expect_reply(lab, server, peer, port, payload)
+    expect_client_line(lab, server, peer, payload, hint=hint)
+
+
 @pytest.mark.points(3)
 @pytest.mark.parametrize("size", [0, 1, 38, 1472, 65507])
 def test_server_replies_with_the_exact_length(lab, size):
-    server, port = start_server(lab)
-    peer = udp_socket(lab.host)
-    payload = bytes(97 + (i * 7) % 26 for i in range(size))
-    expect_reply(lab, server, peer, port, payload)
-    expect_client_line(lab, server, peer, payload,
-                       hint="print the whole payload, quoted, exactly as many bytes as arrived "
-                            "(a 65507-byte datagram needs a 65507-byte buffer)")
+    round_trip(lab, bytes(97 + (i * 7) % 26 for i in range(size)),
+               hint="print the whole payload, quoted, exactly as many bytes as arrived "
+                    "(a 65507-byte datagram needs a 65507-byte buffer)")
 
 
 @pytest.mark.points(10)
 def test_server_quotes_every_byte_value(lab):
-    server, port = start_server(lab)
-    peer = udp_socket(lab.host)
-    payload = bytes(range(256))
-    expect_reply(lab, server, peer, port, payload)
-    expect_client_line(lab, server, peer, payload,
-                       hint="quote the payload with sl_quote(): bytes are not a C string "
-                            "(a NUL does not end them), and non-printable bytes print as \\xNN")
+    round_trip(lab, bytes(range(256)),
+               hint="quote the payload with sl_quote(): bytes are not a C string "
+                    "(a NUL does not end them), and non-printable bytes print as \\xNN")
 
 
 @pytest.mark.points(5)

@@ -47,6 +47,23 @@ same_sender(const struct sockaddr_storage *from, const struct sockaddr_in *to)
 	       in4->sin_port == to->sin_port;
 }
 
+/* Receive one datagram into buf, retrying EINTR; its length. Exits on errors. */
+static size_t
+receive_datagram(int sock, char *buf, size_t size, struct sockaddr_storage *from,
+                 socklen_t *fromlen)
+{
+	for (;;) {
+		ssize_t n;
+
+		*fromlen = sizeof *from;
+		n = recvfrom(sock, buf, size, 0, (struct sockaddr *)from, fromlen);
+		if (n >= 0)
+			return (size_t)n;
+		if (errno != EINTR)
+			err(1, "recvfrom");
+	}
+}
+
 /* Answer every datagram with its length, forever. */
 static void
 serve(unsigned short port)
@@ -67,22 +84,16 @@ serve(unsigned short port)
 
 	for (;;) {
 		struct sockaddr_storage client;
-		socklen_t clientlen = sizeof client;
+		socklen_t clientlen;
 		char reply[64];
-		ssize_t n;
+		size_t n;
 		int replylen;
 
-		n = recvfrom(sock, data, sizeof data, 0, (struct sockaddr *)&client,
-		             &clientlen);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			err(1, "recvfrom");
-		}
-		sl_quote(data, (size_t)n, text, sizeof text);
+		n = receive_datagram(sock, data, sizeof data, &client, &clientlen);
+		sl_quote(data, n, text, sizeof text);
 		printf("The client at %s says '%s'\n",
 		       sl_addr_text(&client, clientlen), text);
-		replylen = snprintf(reply, sizeof reply, "Your data was %zd bytes long", n);
+		replylen = snprintf(reply, sizeof reply, "Your data was %zu bytes long", n);
 		/* A client that vanished must not take the server down with it. */
 		if (sendto(sock, reply, (size_t)replylen, 0, (struct sockaddr *)&client,
 		           clientlen) == -1)
@@ -127,17 +138,11 @@ ask(unsigned short port)
 
 	for (;;) {
 		struct sockaddr_storage from;
-		socklen_t fromlen = sizeof from;
-		ssize_t n;
+		socklen_t fromlen;
+		size_t n;
 
-		n = recvfrom(sock, data, sizeof data, 0, (struct sockaddr *)&from,
-		             &fromlen);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			err(1, "recvfrom");
-		}
-		sl_quote(data, (size_t)n, text, sizeof text);
+		n = receive_datagram(sock, data, sizeof data, &from, &fromlen);
+		sl_quote(data, n, text, sizeof text);
 		/* Anyone can send to our port: only the server's answer counts. */
 		if (!same_sender(&from, &server)) {
 			printf("Ignored a datagram from %s, which is not the server: '%s'\n",
