@@ -35,7 +35,7 @@ usage(void)
 }
 
 /* A UDP socket connect()ed to host:port with DF set on every datagram and ICMP
- * errors queued for us to read, or -1 with a message in why (errno is kept). */
+ * errors queued for us to read, or -1 with the reason in why. */
 static int
 open_probe_socket(const char *host, const char *port, char *why, size_t size)
 {
