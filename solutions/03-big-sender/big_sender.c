@@ -171,40 +171,44 @@ await_verdict(int sock, double deadline)
 	}
 }
 
-/* Send probes of the path MTU's size until one gets through; return that MTU. */
+/* Send one probe of size bytes and judge it before the deadline end: TOO_BIG when
+ * send() refuses it or a router sends it back, PASSED otherwise. */
+static enum verdict
+try_probe(int sock, const char *probe, size_t size, double end)
+{
+	double until = sl_monotonic_seconds() + PROBE_WAIT;
+
+	drain_errors(sock);
+	while (send(sock, probe, size, 0) == -1) {
+		if (errno == EMSGSIZE)
+			return TOO_BIG;	/* the kernel already knows a smaller MTU */
+		/* ECONNREFUSED: a late port unreachable about an earlier probe. */
+		if (errno != ECONNREFUSED && errno != EINTR)
+			err(1, "send");
+	}
+	return await_verdict(sock, until < end ? until : end);
+}
+
+/* Probe with the biggest datagram UDP allows, then at the path MTU the kernel has
+ * learnt, until a probe passes or time is up; return the MTU that passed. */
 static int
 find_path_mtu(int sock)
 {
 	static char probe[MAX_DATAGRAM];
 	double end = sl_monotonic_seconds() + SEARCH_LIMIT;
+	size_t size = MAX_DATAGRAM;
 	int mtu;
 
 	memset(probe, '#', sizeof probe);
-	for (;;) {
-		size_t size;
-		double wait_until;
-
+	while (try_probe(sock, probe, size, end) == TOO_BIG) {
+		printf("Alas, the datagram did not make it\n");
 		if ((mtu = path_mtu(sock)) == -1)
 			err(1, "getsockopt IP_MTU");
 		if (sl_monotonic_seconds() >= end)
-			return mtu;	/* the network keeps complaining: best we know */
+			return mtu;	/* the network keeps complaining: the best we know */
 		size = mtu - HEADERS < MAX_DATAGRAM ? (size_t)(mtu - HEADERS) : MAX_DATAGRAM;
-		drain_errors(sock);
-		if (send(sock, probe, size, 0) == -1) {
-			if (errno == EMSGSIZE) {
-				/* The route's MTU shrank after we read it: re-read it. */
-				printf("Alas, the datagram did not make it\n");
-				continue;
-			}
-			if (errno == ECONNREFUSED)
-				continue;	/* a late port unreachable: harmless, resend */
-			err(1, "send");
-		}
-		wait_until = sl_monotonic_seconds() + PROBE_WAIT;
-		if (await_verdict(sock, wait_until < end ? wait_until : end) == PASSED)
-			return mtu;
-		printf("Alas, the datagram did not make it\n");
 	}
+	return (int)size + HEADERS;
 }
 
 int
@@ -214,7 +218,6 @@ main(int argc, char *argv[])
 		{ "port", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char big[MAX_DATAGRAM];
 	const char *port = "1060";
 	char why[256];
 	unsigned short number;
@@ -240,13 +243,6 @@ main(int argc, char *argv[])
 
 	if ((sock = open_probe_socket(argv[0], port, why, sizeof why)) == -1)
 		errx(1, "%s", why);
-	/* The biggest datagram UDP allows: it fits only a link with a huge MTU. */
-	memset(big, '#', sizeof big);
-	if (send(sock, big, sizeof big, 0) == -1) {
-		if (errno != EMSGSIZE)
-			err(1, "send");
-		printf("Alas, the datagram did not make it\n");
-	}
 	printf("Actual MTU: %d\n", find_path_mtu(sock));
 	close(sock);
 	return 0;
