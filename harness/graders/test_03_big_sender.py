@@ -5,8 +5,7 @@ smallest MTU on the path, exactly, within 2 seconds."""
 import pytest
 
 from harness.contract import line
-from harness.peers.lab03_paths import (IcmpWatch, elapsed_since, finished, interface_mtu,
-                                       routed_path)
+from harness.peers.lab03_paths import IcmpWatch, elapsed_since, interface_mtu, routed_path
 from harness.peers.udp import udp_socket
 from harness.process import describe_exit
 from harness.timeouts import scaled
@@ -20,7 +19,7 @@ IPV4_MAX = 65535  # no IPv4 packet is larger, whatever the link's MTU
 def run_to_the_end(lab, *args, host=None):
     """Run big_sender ARGS; fail unless it exits 0 within the time limit. The program."""
     sender = lab.run(*args, host=host)
-    code = finished(sender, TIME_LIMIT + 0.5)
+    code = sender.wait(TIME_LIMIT + 0.5)
     took = elapsed_since(sender)
     if code is None:
         sender.kill()
@@ -165,7 +164,7 @@ def test_sender_finds_the_bottleneck_two_routers_away(lab):
 def test_bad_input_is_a_clear_error(lab):
     lab.step("ran big_sender with a host that does not exist")
     program = lab.run("no-such-host.invalid")
-    code = finished(program, 5)
+    code = program.wait(5)
     if code == 3:
         program.expect(ACTUAL_MTU, timeout=1)  # reports "not implemented yet"
     lab.check(code == 1 and any("no-such-host.invalid" in l for l in program.stderr),
@@ -175,7 +174,7 @@ def test_bad_input_is_a_clear_error(lab):
               hint="when getaddrinfo() fails, errx(1, ...) with gai_strerror()")
     for port in ["0", "65536", "12ab", ""]:
         program = lab.run("127.0.0.1", "-p", port)
-        code = finished(program, 5)
+        code = program.wait(5)
         lab.check(code == 1 and program.stderr and "port" in program.stderr[-1].lower(),
                   f"a bad port {port!r} was not refused clearly",
                   expected="exit 1 with a message naming the port on stderr (a datagram "
@@ -183,7 +182,7 @@ def test_bad_input_is_a_clear_error(lab):
                   got=f"it {describe_exit(code)}, stderr {program.stderr[-1:] or 'empty'}")
     for args in [[], ["127.0.0.1", "extra"]]:
         program = lab.run(*args)
-        code = finished(program, 5)
+        code = program.wait(5)
         lab.check(code == 2 and any("usage:" in l for l in program.stderr),
                   f"`big_sender {' '.join(args)}` is bad usage",
                   expected="exit 2 and the synopsis on stderr",

@@ -13,8 +13,6 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from harness.timeouts import scaled
-
 SIOCGIFMTU = 0x8921
 ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED = 3, 4
 
@@ -92,15 +90,3 @@ def elapsed_since(program):
     """Seconds since program was started."""
     return time.monotonic() - program.started
 
-
-def finished(program, timeout):
-    """program.wait(timeout), and then, if it ended, wait until its last output
-    lines are read too (the process ends a moment before its pipes are drained).
-    The exit status, or None if it is still running.
-
-    TODO(lead): fold into Program.wait/expect_exit, where it belongs."""
-    code = program.wait(timeout)
-    if code is not None:
-        for reader in program._readers:
-            reader.join(timeout=scaled(2))
-    return code
