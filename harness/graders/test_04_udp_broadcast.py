@@ -34,7 +34,8 @@ def client_line(sock, payload):
                 addr=re.escape(address(*sock.getsockname())), text=re.escape(quote(payload)))
 
 
-def expect_report(lab, server, sock, payload, hint):
+def expect_report(server, sock, payload, hint):
+    """Wait for server to report payload as sent from sock."""
     server.expect(client_line(sock, payload), timeout=WAIT, hint=hint)
 
 
@@ -44,7 +45,7 @@ def check_silent(lab, server, sock, payload, destination, problem, hint):
     marker = b"Marker: anything sent before this has arrived"
     lab.step(f"the Python client sent '{quote(marker)}' to {address(*destination)}")
     sock.sendto(marker, destination)
-    expect_report(lab, server, sock, marker, hint="a server must report every datagram "
+    expect_report(server, sock, marker, hint="a server must report every datagram "
                   "sent to its own address and port")
     wrong = [l for l in server.stdout if quote(payload) in l]
     lab.check(not wrong, problem, expected="no report of it", got=wrong[0] if wrong else None,
@@ -69,7 +70,7 @@ def test_server_on_three_hosts_reports_one_broadcast(lab):
                   expected=f"Listening for datagrams at 0.0.0.0:{PORT}",
                   got=server.stdout[0] if server.stdout else "nothing",
                   hint="'' means any address (INADDR_ANY), and the port is 1060 without -p")
-        expect_report(lab, server, peer, payload,
+        expect_report(server, peer, payload,
                       hint=f"the server on {host.name} must report the broadcast with the "
                            "sender's address from recvfrom()")
 
@@ -84,7 +85,7 @@ def test_server_reports_the_client_address_and_text_quoted(lab):
         lab.step(f"a Python client at {address(*peer.getsockname())} sent {len(payload)} "
                  f"bytes to {net.broadcast}:4040")
         peer.sendto(payload, (net.broadcast, 4040))
-        expect_report(lab, server, peer, payload,
+        expect_report(server, peer, payload,
                       hint="print the payload quoted with sl_quote(), all the bytes that "
                            "arrived (a NUL does not end them), and the sender's IP:PORT")
 
@@ -99,7 +100,7 @@ def test_server_behind_a_router_hears_no_broadcast(lab):
     payload = b"Is anyone beyond the router listening?"
     lab.step(f"a Python client on the LAN sent '{quote(payload)}' to {net.broadcast}:{PORT}")
     peer.sendto(payload, (net.broadcast, PORT))
-    expect_report(lab, near, peer, payload, hint="a server on the LAN must report the broadcast")
+    expect_report(near, peer, payload, hint="a server on the LAN must report the broadcast")
     check_silent(lab, far, peer, payload, (net.address(net.far), PORT),
                  "a server on another subnet reported a LAN broadcast",
                  hint="routers do not forward broadcasts: did the server on the far host "
@@ -142,7 +143,7 @@ def test_server_in_a_group_receives_its_multicast(lab):
     lab.step(f"a Python client at {address(*peer.getsockname())} sent '{quote(payload)}' "
              f"to {GROUP}:{PORT} (TTL 1)")
     peer.sendto(payload, (GROUP, PORT))
-    expect_report(lab, server, peer, payload,
+    expect_report(server, peer, payload,
                   hint="join with setsockopt(IP_ADD_MEMBERSHIP) on the interface of HOST "
                        "before printing the Listening line")
 
@@ -183,7 +184,7 @@ def run_client(lab, net, *args):
     return client
 
 
-def expect_message(lab, net, sock, host, hint, ttl=None):
+def expect_message(lab, net, sock, host, hint):
     """The client's datagram, as the peer sock on host received it."""
     got = receive(sock, WAIT)
     source = net.address(net.hosts[0])

@@ -197,10 +197,11 @@ find_path_mtu(int sock)
 	static char probe[MAX_DATAGRAM];
 	double end = sl_monotonic_seconds() + SEARCH_LIMIT;
 	size_t size = MAX_DATAGRAM;
-	int mtu;
 
 	memset(probe, '#', sizeof probe);
 	while (try_probe(sock, probe, size, end) == TOO_BIG) {
+		int mtu;
+
 		printf("Alas, the datagram did not make it\n");
 		if ((mtu = path_mtu(sock)) == -1)
 			err(1, "getsockopt IP_MTU");
