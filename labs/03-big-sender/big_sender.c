@@ -1,4 +1,10 @@
-/* big_sender.c - lab 03: find the path MTU to a host with Linux path-MTU discovery. */
+/* big_sender.c - lab 03: find the path MTU to a host with Linux path-MTU discovery.
+ *
+ * Fill in every TODO(lab03), in the order of the handout (README.md beside this
+ * file). Build and grade with `make grade LAB=03` from the top of the repository.
+ * Until a part is written, running into it prints "TODO(lab03): ... is not
+ * implemented yet" and exits 3, which the grader reports as "not implemented yet".
+ */
 #include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
@@ -47,7 +53,7 @@ open_probe_socket(const char *host, const char *port, char *why, size_t size)
 	(void)port;
 	(void)why;
 	(void)size;
-	sl_todo("lab03", "opening a connected UDP socket with IP_PMTUDISC_DO");
+	sl_todo("lab03", "open_probe_socket(): a connected UDP socket with IP_PMTUDISC_DO");
 }
 
 /* The kernel's current idea of the path MTU to the connected peer, or -1. */
@@ -56,7 +62,7 @@ path_mtu(int sock)
 {
 	/* TODO(lab03): getsockopt(sock, IPPROTO_IP, IP_MTU, ...) and return it. */
 	(void)sock;
-	sl_todo("lab03", "reading IP_MTU");
+	sl_todo("lab03", "path_mtu(): reading IP_MTU");
 }
 
 /* Say which router refused a probe and what MTU it gave for its next link. */
@@ -85,7 +91,7 @@ read_queued_error(int sock)
 	 * return ee_errno. */
 	(void)sock;
 	(void)report_router;
-	sl_todo("lab03", "reading the socket's error queue (MSG_ERRQUEUE)");
+	sl_todo("lab03", "read_queued_error(): reading the error queue (MSG_ERRQUEUE)");
 }
 
 /* Empty the error queue (stale complaints about earlier probes). */
@@ -111,7 +117,7 @@ await_verdict(int sock, double deadline)
 	 * end got it), another error -> errx. Retry poll on EINTR. */
 	(void)sock;
 	(void)deadline;
-	sl_todo("lab03", "waiting for the verdict on a probe");
+	sl_todo("lab03", "await_verdict(): waiting for the verdict on a probe");
 }
 
 /* Send one probe of size bytes and judge it before the deadline end: TOO_BIG when
@@ -129,7 +135,7 @@ try_probe(int sock, const char *probe, size_t size, double end)
 	(void)end;
 	(void)drain_errors;
 	(void)await_verdict;
-	sl_todo("lab03", "sending a probe");
+	sl_todo("lab03", "try_probe(): sending a probe");
 }
 
 /* Probe with the biggest datagram UDP allows, then at the path MTU the kernel has
@@ -145,7 +151,7 @@ find_path_mtu(int sock)
 	(void)sock;
 	(void)path_mtu;
 	(void)try_probe;
-	sl_todo("lab03", "the probe loop");
+	sl_todo("lab03", "find_path_mtu(): the probe loop");
 }
 
 int

@@ -1,4 +1,10 @@
-/* udp_broadcast.c - lab 04: send one datagram to every host on a LAN (broadcast) or to a group (multicast). */
+/* udp_broadcast.c - lab 04: one datagram to a whole LAN (broadcast) or to a group (multicast).
+ *
+ * Fill in every TODO(lab04), in the order of the handout (README.md beside this
+ * file). Build and grade with `make grade LAB=04` from the top of the repository.
+ * Until a part is written, running into it prints "TODO(lab04): ... is not
+ * implemented yet" and exits 3, which the grader reports as "not implemented yet".
+ */
 #include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
@@ -58,7 +64,7 @@ parse_group(const char *text, struct in_addr *group)
 	 * and return -1. */
 	(void)text;
 	(void)group;
-	sl_todo("lab04", "checking the multicast group address");
+	sl_todo("lab04", "parse_group(): checking the multicast group address");
 }
 
 /* Print every datagram that reaches sock, forever. */
@@ -99,7 +105,7 @@ serve(struct sockaddr_in local, const struct in_addr *group)
 	(void)local;
 	(void)group;
 	(void)print_datagrams;
-	sl_todo("lab04", "the server's bind (and group membership)");
+	sl_todo("lab04", "serve(): the server's bind (and group membership)");
 }
 
 /* Send the message to target (a broadcast or any address); with a group, send to
@@ -114,7 +120,7 @@ send_message(struct sockaddr_in target, const struct in_addr *group)
 	 * target's port. Print "Sent 'MESSAGE' to IP:PORT" and close the socket. */
 	(void)target;
 	(void)group;
-	sl_todo("lab04", "the client's send (SO_BROADCAST, multicast options)");
+	sl_todo("lab04", "send_message(): the client's send (SO_BROADCAST, multicast options)");
 }
 
 int

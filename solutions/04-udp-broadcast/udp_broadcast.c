@@ -1,4 +1,4 @@
-/* udp_broadcast.c - lab 04: send one datagram to every host on a LAN (broadcast) or to a group (multicast). */
+/* udp_broadcast.c - lab 04: one datagram to a whole LAN (broadcast) or to a group (multicast). */
 #include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
