@@ -7,10 +7,13 @@ available, a LabNet offers exactly one host, the grader's own loopback, and test
 that need more are skipped before they start (see plugin.py).
 """
 import ipaddress
+import json
 import socket
 import subprocess
+import time
 
 from harness import namespaces
+from harness.timeouts import scaled
 
 
 class NetworkSetupError(RuntimeError):
@@ -146,11 +149,15 @@ class LabNet:
         b.addresses.append(b_address)
         return Link(a, a_address, b, b_address, mtu)
 
-    def lan(self, hosts, subnet, name="lan0", first_index=1):
-        """Put hosts on one bridged LAN; they get consecutive addresses from .first_index."""
+    def lan(self, hosts, subnet, name="lan0", first_index=1, multicast_snooping=True):
+        """Put hosts on one bridged LAN; they get consecutive addresses from .first_index.
+        Returns once every port of the bridge forwards, so no test loses its first frames.
+        Without multicast_snooping the bridge floods multicast to every port."""
         network = ipaddress.ip_network(subnet)
         lan = Lan(name, network, self.host(f"switch-{name}"))
-        lan.switch.ip(f"link add {name} type bridge", f"link set {name} up")
+        snooping = 1 if multicast_snooping else 0
+        lan.switch.ip(f"link add {name} type bridge mcast_snooping {snooping}",
+                      f"link set {name} up")
         for index, host in enumerate(hosts, start=first_index):
             address = str(network[index])
             port = _ifname(f"p-{host.name}")
@@ -161,6 +168,7 @@ class LabNet:
                     f"link set {name} up")
             host.addresses.append(address)
             lan.members[host.name] = address
+        _wait_until_forwarding(lan)
         return lan
 
     def close(self):
@@ -169,6 +177,25 @@ class LabNet:
         for fd in self._fds:
             os.close(fd)
         self._fds.clear()
+
+
+def _wait_until_forwarding(lan, timeout=5.0):
+    """Wait until every port of the LAN's bridge forwards. A port starts to once the
+    kernel's link watcher has seen its veth's carrier come up: at once on an idle
+    machine, but on a loaded one late enough to lose a test's first frames."""
+    deadline = time.monotonic() + scaled(timeout)
+    command = ["nsenter", f"--net={lan.switch.netns_path}", "ip", "-j", "-d", "link", "show",
+               "master", lan.name]
+    while True:
+        shown = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        states = [port.get("linkinfo", {}).get("info_slave_data", {}).get("state")
+                  for port in json.loads(shown.stdout or "[]")]
+        if len(states) == len(lan.members) and all(s == "forwarding" for s in states):
+            return
+        if time.monotonic() > deadline:
+            raise NetworkSetupError(f"the ports of bridge {lan.name} did not all start "
+                                    f"forwarding within {scaled(timeout):.0f} s: {states}")
+        time.sleep(0.01)  # polling a kernel state (with a deadline), not synchronising
 
 
 def _ifname(name):

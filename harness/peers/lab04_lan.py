@@ -5,15 +5,12 @@ Python peers that broadcast, join multicast groups, and read each datagram's TTL
     [router]      also on the bridge, 10.0.2.1, when a far subnet is wanted:
     router -- far 10.0.3.0/24 (router .1, far .2)
 """
-import json
 import select
 import socket
 import struct
-import subprocess
 import time
 from dataclasses import dataclass
 
-from harness.labnet import NetworkSetupError
 from harness.timeouts import scaled
 
 LAN_SUBNET, FAR_SUBNET = "10.0.2.0/24", "10.0.3.0/24"
@@ -42,11 +39,9 @@ def broadcast_lan(net, count=3, far=False):
     host behind it (the hosts then route everything else through the router)."""
     router = net.router("router") if far else None
     hosts = [net.host(f"h{n}") for n in range(1, count + 1)]
-    lan = net.lan(([router] if far else []) + hosts, LAN_SUBNET)
     # Without an IGMP querier a snooping bridge floods multicast anyway; switching
     # snooping off says so, and no join can race with the bridge's learning.
-    lan.switch.ip(f"link set {lan.name} type bridge mcast_snooping 0")
-    wait_until_forwarding(lan)
+    lan = net.lan(([router] if far else []) + hosts, LAN_SUBNET, multicast_snooping=False)
     far_host = None
     if far:
         far_host = net.host("far")
@@ -55,27 +50,6 @@ def broadcast_lan(net, count=3, far=False):
             host.ip(f"route add default via {lan.address_of(router)}")
         far_host.ip(f"route add default via {link.a_address}")
     return BroadcastLan(hosts, router, far_host, lan)
-
-
-def wait_until_forwarding(lan, timeout=5.0):
-    """Wait until every port of the LAN's bridge forwards. A port starts to once the
-    kernel's link watcher has seen its veth's carrier come up: at once on an idle
-    machine, but a loaded one can take long enough to lose a test's first frames.
-
-    TODO(lead): this belongs in LabNet.lan()."""
-    deadline = time.monotonic() + scaled(timeout)
-    command = ["nsenter", f"--net={lan.switch.netns_path}", "ip", "-j", "-d", "link", "show",
-               "master", lan.name]
-    while True:
-        shown = subprocess.run(command, capture_output=True, text=True, timeout=10)
-        states = [port.get("linkinfo", {}).get("info_slave_data", {}).get("state")
-                  for port in json.loads(shown.stdout or "[]")]
-        if len(states) == len(lan.members) and all(s == "forwarding" for s in states):
-            return
-        if time.monotonic() > deadline:
-            raise NetworkSetupError(f"the ports of bridge {lan.name} did not all start "
-                                    f"forwarding within {scaled(timeout):.0f} s: {states}")
-        time.sleep(0.01)  # a kernel state to poll, not a program to synchronise with
 
 
 def sender(host, address="0.0.0.0"):
