@@ -137,11 +137,52 @@ report(const struct addrinfo *server, const struct ntp_packet *reply, uint64_t t
 	printf("Delay: %.6f s\n", ntp_interval_seconds(delay));
 }
 
+/* What to do with one datagram. */
+enum judgement { DISCARD, KISSED, VALID };
+
+/*
+ * Judge a datagram of len bytes from `from` while waiting for the answer to
+ * the request that carried `sent`. A discarded one or a kiss-o'-death is
+ * reported on stderr with the reason; a valid one is decoded into *reply.
+ */
+static enum judgement
+examine(const unsigned char *buf, size_t len, const struct sockaddr_storage *from,
+        socklen_t fromlen, const struct addrinfo *server, uint64_t sent,
+        struct ntp_packet *reply)
+{
+	const char *who = sl_addr_text(from, fromlen);
+	enum ntp_verdict verdict;
+	char code[SL_QUOTED_SIZE(4)];
+
+	/* Anyone can send to our port; only the server may answer. */
+	if (!same_address(from, server)) {
+		warnx("discarded reply from %s: not the server %s", who,
+		      sl_addr_text(server->ai_addr, server->ai_addrlen));
+		return DISCARD;
+	}
+	if (ntp_decode(buf, len, reply) == -1) {
+		warnx("discarded reply from %s: %zu bytes, shorter than an NTP header (%d)",
+		      who, len, NTP_PACKET_SIZE);
+		return DISCARD;
+	}
+	verdict = ntp_validate(reply, sent);
+	if (verdict == NTP_KISS_OF_DEATH) {
+		/* The code says why: RATE (ask less often), DENY or RSTR (stop). */
+		sl_quote(reply->reference_id, sizeof reply->reference_id, code, sizeof code);
+		warnx("kiss-o'-death from %s: %s", who, code);
+		return KISSED;
+	}
+	if (verdict != NTP_OK) {
+		warnx("discarded reply from %s: %s", who, ntp_verdict_text(verdict));
+		return DISCARD;
+	}
+	return VALID;
+}
+
 /*
  * Up to TRIES times: send a request and wait up to `timeout` seconds for a
- * reply that passes every check, reporting each one discarded and why.
- * Returns the exit status: 0 after printing the time, 1 on a kiss-o'-death or
- * when no valid reply came.
+ * reply that passes every check. Returns the exit status: 0 after printing
+ * the time, 1 on a kiss-o'-death or when no valid reply came.
  */
 static int
 query(int sock, const struct addrinfo *server, double timeout)
@@ -151,46 +192,26 @@ query(int sock, const struct addrinfo *server, double timeout)
 
 	for (int try = 1; try <= TRIES; try++) {
 		double deadline = sl_monotonic_seconds() + timeout;
+		struct sockaddr_storage from;
+		socklen_t fromlen;
 		struct timespec arrival;
+		struct ntp_packet reply;
 		uint64_t t1, sent;
+		size_t len;
 
+		/* A new request each try: a lost request and a lost reply look the
+		 * same to us, and a late answer to an old one no longer counts. */
 		send_request(sock, server, &t1, &sent);
-		for (;;) {
-			struct sockaddr_storage from;
-			socklen_t fromlen;
-			struct ntp_packet reply;
-			enum ntp_verdict verdict;
-			size_t len;
-			const char *who;
-
-			if (!receive_until(sock, deadline, buf, &len, &from, &fromlen, &arrival))
-				break;
-			who = sl_addr_text(&from, fromlen);
-			/* Anyone can send to our port; only the server may answer. */
-			if (!same_address(&from, server)) {
-				warnx("discarded reply from %s: not the server %s", who, name);
-				continue;
-			}
-			if (ntp_decode(buf, len, &reply) == -1) {
-				warnx("discarded reply from %s: %zu bytes, shorter than an NTP header (%d)",
-				      who, len, NTP_PACKET_SIZE);
-				continue;
-			}
-			verdict = ntp_validate(&reply, sent);
-			if (verdict == NTP_KISS_OF_DEATH) {
-				char code[SL_QUOTED_SIZE(4)];
-
-				/* The code says why (RATE: ask less often; DENY, RSTR: stop). */
-				sl_quote(reply.reference_id, 4, code, sizeof code);
-				warnx("kiss-o'-death from %s: %s", who, code);
+		while (receive_until(sock, deadline, buf, &len, &from, &fromlen, &arrival)) {
+			switch (examine(buf, len, &from, fromlen, server, sent, &reply)) {
+			case DISCARD:
+				continue; /* keep waiting for the real answer */
+			case KISSED:
 				return 1;
+			case VALID:
+				report(server, &reply, t1, &arrival);
+				return 0;
 			}
-			if (verdict != NTP_OK) {
-				warnx("discarded reply from %s: %s", who, ntp_verdict_text(verdict));
-				continue;
-			}
-			report(server, &reply, t1, &arrival);
-			return 0;
 		}
 		warnx("no reply from %s within %g s (try %d of %d)", name, timeout, try, TRIES);
 	}
