@@ -9,19 +9,19 @@
 
 /* Big-endian (network order) loads and stores, byte by byte: the wire has no
  * alignment, and this is the same on every host. */
-static uint32_t
+static inline uint32_t
 load32(const unsigned char *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint64_t
+static inline uint64_t
 load64(const unsigned char *p)
 {
 	return (uint64_t)load32(p) << 32 | load32(p + 4);
 }
 
-static void
+static inline void
 store32(unsigned char *p, uint32_t v)
 {
 	p[0] = (unsigned char)(v >> 24);
@@ -30,7 +30,7 @@ store32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
-static void
+static inline void
 store64(unsigned char *p, uint64_t v)
 {
 	store32(p, (uint32_t)(v >> 32));
@@ -186,7 +186,7 @@ ntp_interval_from_seconds(double seconds)
 }
 
 /* A difference computed modulo 2^64, read as signed (two's complement). */
-static int64_t
+static inline int64_t
 as_signed(uint64_t d)
 {
 	return d <= INT64_MAX ? (int64_t)d : -(int64_t)~d - 1;

@@ -62,9 +62,9 @@ send_request(int sock, const struct addrinfo *server, uint64_t *t1, uint64_t *se
 	struct timespec now;
 	uint32_t noise;
 
-	/* The lowest bits of a clock reading carry no information, so make them
-	 * random (RFC 4330 section 3): a forger who cannot see our request must
-	 * now guess 24 bits as well as our port. T1 keeps the exact reading. */
+	/* The server only echoes the transmit timestamp, so its low 24 bits (4 ms)
+	 * may be random (RFC 4330 section 3): a forger who cannot see our request
+	 * must then guess them as well as our port. T1 keeps the exact reading. */
 	if (getentropy(&noise, sizeof noise) == -1)
 		err(1, "getentropy");
 	*t1 = clock_now(&now);
