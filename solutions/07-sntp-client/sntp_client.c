@@ -1,4 +1,4 @@
-/* sntp_client.c - lab 07: ask an NTP server for the time and trust only a reply RFC 4330 would. */
+/* sntp_client.c - lab 07: ask an NTP server the time; trust only a reply RFC 4330 would. */
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -127,7 +127,8 @@ report(const struct addrinfo *server, const struct ntp_packet *reply, uint64_t t
 	 * era closest to our own clock, which is what makes 2036 work. */
 	server_now = ntp_to_timespec(t4 + (uint64_t)offset, arrival);
 	if (gmtime_r(&server_now.tv_sec, &utc) == NULL)
-		errx(1, "the server's time %lld is beyond the calendar", (long long)server_now.tv_sec);
+		errx(1, "the server's time %lld is beyond the calendar",
+		     (long long)server_now.tv_sec);
 	strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &utc);
 
 	printf("Server %s stratum %u\n", sl_addr_text(server->ai_addr, server->ai_addrlen),
@@ -213,7 +214,8 @@ query(int sock, const struct addrinfo *server, double timeout)
 				return 0;
 			}
 		}
-		warnx("no reply from %s within %g s (try %d of %d)", name, timeout, try, TRIES);
+		warnx("no reply from %s within %g s (try %d of %d)", name, timeout, try,
+		      TRIES);
 	}
 	warnx("no valid reply from %s after %d tries, giving up", name, TRIES);
 	return 1;
@@ -262,7 +264,8 @@ main(int argc, char *argv[])
 	if ((error = getaddrinfo(argv[0], service, &hints, &server)) != 0)
 		errx(1, "%s: %s", argv[0], gai_strerror(error));
 	/* Not connect()ed: we want to see, and report, replies from anyone else. */
-	if ((sock = socket(server->ai_family, server->ai_socktype, server->ai_protocol)) == -1) {
+	sock = socket(server->ai_family, server->ai_socktype, server->ai_protocol);
+	if (sock == -1) {
 		int saved = errno;
 
 		freeaddrinfo(server);

@@ -66,7 +66,8 @@ static void
 decode_reads_every_field(void **state)
 {
 	static const unsigned char wire[NTP_PACKET_SIZE] = {
-		0xa4, 0x02, 0xfa, 0xe9,                         /* LI 2, v4, mode 4, st 2, poll -6, prec -23 */
+		/* LI 2, version 4, mode 4; stratum 2; poll -6; precision -23 */
+		0xa4, 0x02, 0xfa, 0xe9,
 		0x00, 0x01, 0x23, 0x45, 0x00, 0x00, 0x0a, 0xbc, /* root delay, root dispersion */
 		'G', 'P', 'S', 0x00,                            /* reference id */
 		0xec, 0xd1, 0x00, 0x00, 0x11, 0x11, 0x11, 0x11, /* reference */
