@@ -91,7 +91,7 @@ def real_server(lab, scratch, shim, shift, probe=LOOPBACK):
     next_request(lab, fake, first)
     first.kill()
     fake.close()
-    server = Chronyd(lab, lab.host, scratch, shim, shift=shift, stratum=STRATUM)
+    server = Chronyd(lab.host, scratch, shim, shift=shift, stratum=STRATUM)
     server.ready(probe)
     lab.step(f"chronyd serves `local stratum {STRATUM}` on port 123, its clock shifted by "
              f"{shift:+g} s with libfaketime")

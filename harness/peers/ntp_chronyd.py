@@ -7,6 +7,7 @@ with a configuration of its own: it serves its (shifted) system clock as
 and writes nothing outside a private directory.
 """
 import glob
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -37,9 +38,7 @@ def libfaketime():
 
 def unavailable_reason():
     """Why a shifted chronyd cannot run on this machine, or None if it can."""
-    try:
-        import ntplib  # noqa: F401 (only checking that it is installed)
-    except ImportError:
+    if importlib.util.find_spec("ntplib") is None:
         return "python3-ntplib is not installed (make deps)"
     if shutil.which("chronyd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is None:
         return "chronyd is not installed (make deps: package chrony)"
@@ -76,16 +75,15 @@ class Chronyd:
     """chronyd on host, its clock `shift` seconds ahead of the real one (negative:
     behind). Started by start(); ready() waits until it answers."""
 
-    def __init__(self, lab, host, directory, shim, shift=0.0, stratum=5, port=123):
-        self.lab, self.host, self.shift, self.stratum, self.port = lab, host, shift, stratum, port
+    def __init__(self, host, directory, shim, shift=0.0, stratum=5, port=123):
+        self.host, self.shift, self.stratum, self.port = host, shift, stratum, port
         with open(os.path.join(directory, "chrony.conf"), "w") as conf:
             conf.write(CONFIG.format(stratum=stratum, port=port, directory=directory))
         chronyd = shutil.which("chronyd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
         argv = ["env", f"FAKETIME={shift:+.6f}", "FAKETIME_DONT_FAKE_MONOTONIC=1",
                 f"LD_PRELOAD={libfaketime()} {shim}",
                 chronyd, "-f", os.path.join(directory, "chrony.conf"), "-d", "-x", "-u", "root"]
-        self.program = lab.net.launch(host, argv, label=f"chronyd (clock {shift:+g} s)",
-                                      lifetime=60)
+        self.program = host.run(argv, label=f"chronyd (clock {shift:+g} s)", lifetime=60)
 
     def ready(self, address="127.0.0.1"):
         """Wait until chronyd answers an ntplib probe; the answer (NTPStats)."""
