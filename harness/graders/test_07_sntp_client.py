@@ -11,7 +11,8 @@ import pytest
 
 from harness.contract import address, line
 from harness.peers.ntp import ERA, MODE_CLIENT, FakeServer, from_ntp
-from harness.peers.ntp_chronyd import Chronyd, ask_ntplib, build_shim, unavailable_reason
+from harness.peers.ntp_chronyd import (Chronyd, ask_ntplib, build_shim, shift_text,
+                                       unavailable_reason)
 from harness.peers.udp import udp_socket
 
 LOOPBACK = "127.0.0.1"
@@ -86,7 +87,8 @@ def real_server(lab, scratch, shim, shift, probe=LOOPBACK):
     # Starting chronyd costs a quarter second: first make sure, cheaply, that
     # the client sends anything at all (an unfinished one fails here at once).
     fake = FakeServer(lab.host)
-    lab.step("first, a quick check with a plain Python socket that the client sends a request")
+    lab.step("first, a quick check that the client sends a request at all, to a plain Python "
+             "socket (the client is stopped once it has)")
     first = lab.run(LOOPBACK, "-p", fake.port, "-t", "0.5")
     next_request(lab, fake, first)
     first.kill()
@@ -94,7 +96,7 @@ def real_server(lab, scratch, shim, shift, probe=LOOPBACK):
     server = Chronyd(lab.host, scratch, shim, shift=shift, stratum=STRATUM)
     server.ready(probe)
     lab.step(f"chronyd serves `local stratum {STRATUM}` on port 123, its clock shifted by "
-             f"{shift:+g} s with libfaketime")
+             f"{shift_text(shift)} s with libfaketime")
     return server
 
 
@@ -290,6 +292,11 @@ def test_client_stops_at_a_kiss_of_death(lab):
         lab.check(status == 1, f"the client did not exit 1 after a kiss-o'-death ({code})",
                   expected="exit 1", got=f"exit {status}",
                   hint="stratum 0 is no time at all: it is the server telling you to stop")
+        again = server.next_request(0.05, watch=client)
+        lab.check(again is None, f"the client asked again after a kiss-o'-death ({code})",
+                  expected="no further request", got=f"another {len(again.data) if again else 0}"
+                  "-byte request", hint="stratum 0 is not a bad reply to wait past: RATE says "
+                  "slow down, DENY and RSTR say stop; either way this client is done")
         lab.check(not any(text.startswith("Time:") for text in client.stdout),
                   "the client printed a time from a kiss-o'-death",
                   got=" | ".join(client.stdout[-4:]))

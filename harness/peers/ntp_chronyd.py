@@ -31,6 +31,11 @@ pidfile {directory}/chronyd.pid
 """
 
 
+def shift_text(shift):
+    """+3600, -86400, +0.25: a clock shift as people write it."""
+    return f"{shift:+.6f}".rstrip("0").rstrip(".")
+
+
 def libfaketime():
     found = sorted(glob.glob(LIBFAKETIME))
     return found[0] if found else None
@@ -83,7 +88,7 @@ class Chronyd:
         argv = ["env", f"FAKETIME={shift:+.6f}", "FAKETIME_DONT_FAKE_MONOTONIC=1",
                 f"LD_PRELOAD={libfaketime()} {shim}",
                 chronyd, "-f", os.path.join(directory, "chrony.conf"), "-d", "-x", "-u", "root"]
-        self.program = host.run(argv, label=f"chronyd (clock {shift:+g} s)", lifetime=60)
+        self.program = host.run(argv, label=f"chronyd (clock {shift_text(shift)} s)", lifetime=60)
 
     def ready(self, address="127.0.0.1"):
         """Wait until chronyd answers an ntplib probe; the answer (NTPStats)."""
