@@ -64,7 +64,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) -Wl,--wrap=read,--wrap=write -lcmocka $(LDLIBS)
 
-.PHONY: all help deps grade test unit tree clean
+FUZZ_SECONDS ?= 300
+# What `make fuzz` fuzzes: the reference codec, or yours with FUZZ_IMPL=labs.
+FUZZ_IMPL ?= $(if $(wildcard solutions),solutions,labs)
+
+.PHONY: all help deps grade test unit fuzz tree clean
 .DEFAULT_GOAL := all
 
 all: $(foreach tree,$(TREES),$(call tree_programs,$(tree),$(BUILD)/$(tree)))
@@ -75,6 +79,8 @@ help:
 	@echo '                          build and grade; IMPL=labs (your work) by default'
 	@echo 'make unit [IMPL=labs]     run the cmocka unit tests (labs/common, lab units)'
 	@echo 'make test                 the repository'"'"'s own tests (what CI runs)'
+	@echo 'make fuzz [FUZZ_SECONDS=300] [FUZZ_IMPL=labs]'
+	@echo '                          libFuzzer over the lab 07 NTP decoder and validator'
 	@echo 'make deps                 install the Debian packages everything needs'
 	@echo 'make clean                remove build/'
 
@@ -93,6 +99,10 @@ unit: $(COMMON_TESTS) $(call tree_unit_tests,$(IMPL),$(BUILD)/$(IMPL))
 test:
 	@harness/deps test
 	@tests/run
+
+fuzz:
+	@harness/deps test
+	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_IMPL)
 
 clean:
 	rm -rf $(BUILD)

@@ -49,7 +49,7 @@ VALGRIND = "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-
 @pytest.fixture(scope="module")
 def solutions_under_valgrind():
     report, _, _ = grade("--impl", "solutions", "--wrapper", VALGRIND,
-                         env={"SOCKLAB_TIMEOUT_SCALE": "4"})
+                         env={"SOCKLAB_TIMEOUT_SCALE": "5"})
     return report
 
 
