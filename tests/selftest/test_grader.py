@@ -61,9 +61,21 @@ def test_solution_is_clean_under_valgrind(solutions_under_valgrind, lab):
     assert all(t["passed"] for t in graded), failures(result) or result["problem"]
 
 
+# Grading runs mostly wait on the network, so a few at a time beat one by one.
+PARALLEL_GRADERS = max(2, os.cpu_count() or 1)
+
+
+@pytest.fixture(scope="module")
+def skeletons():
+    """lab -> (report, wall seconds), each lab's skeleton graded on its own."""
+    with ThreadPoolExecutor(PARALLEL_GRADERS) as pool:
+        runs = pool.map(lambda lab: grade("--lab", lab, "--impl", "labs"), LABS)
+        return {lab: (report, seconds) for lab, (report, seconds, _) in zip(LABS, runs)}
+
+
 @pytest.mark.parametrize("lab", LABS)
-def test_skeleton_scores_zero_within_5_seconds(lab):
-    report, seconds, _ = grade("--lab", lab, "--impl", "labs")
+def test_skeleton_scores_zero_within_5_seconds(skeletons, lab):
+    report, seconds = skeletons[lab]
     result = report["labs"][lab]
     assert result["score"] == 0, f"the skeleton earns {result['score']} points"
     assert not result["problem"], result["problem"]
@@ -85,19 +97,41 @@ def mutant_header(path, field):
     raise AssertionError(f"{path} has no '{field}:' line")
 
 
+def grade_mutant(patch, scratch):
+    """Apply patch to a copy of its lab's solution and grade it with the test it
+    names: (report or None, why not)."""
+    lab_dir = os.path.basename(os.path.dirname(patch))
+    mutant = os.path.join(scratch, os.path.basename(patch), lab_dir)
+    shutil.copytree(os.path.join(ROOT, "solutions", lab_dir), mutant)
+    with open(patch) as diff:
+        applied = subprocess.run(["patch", "-s", "-p1", "-d", mutant], stdin=diff,
+                                 capture_output=True, text=True)
+    if applied.returncode != 0:
+        return None, f"the mutant no longer applies:\n{applied.stdout}{applied.stderr}"
+    report, _, _ = grade("--lab", lab_dir[:2], "--impl", os.path.dirname(mutant),
+                         "--test", mutant_header(patch, "Caught-by"))
+    return report, ""
+
+
+@pytest.fixture(scope="module")
+def mutants():
+    """patch path -> (report, problem), every mutant graded, several at a time."""
+    scratch = tempfile.mkdtemp(prefix="socklab-mutants-")
+    try:
+        with ThreadPoolExecutor(PARALLEL_GRADERS) as pool:
+            results = pool.map(lambda patch: grade_mutant(patch, scratch), MUTANTS)
+            yield dict(zip(MUTANTS, results))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 @pytest.mark.parametrize("patch", MUTANTS,
                          ids=[os.path.relpath(p, os.path.join(ROOT, "tests", "mutants"))
                               for p in MUTANTS])
-def test_mutant_is_caught_by_its_test(patch, tmp_path):
-    lab_dir = os.path.basename(os.path.dirname(patch))
-    lab, caught_by = lab_dir[:2], mutant_header(patch, "Caught-by")
-    mutant = tmp_path / lab_dir
-    shutil.copytree(os.path.join(ROOT, "solutions", lab_dir), mutant)
-    with open(patch) as diff:
-        applied = subprocess.run(["patch", "-s", "-p1", "-d", str(mutant)], stdin=diff,
-                                 capture_output=True, text=True)
-    assert applied.returncode == 0, f"the mutant no longer applies:\n{applied.stdout}"
-    report, _, _ = grade("--lab", lab, "--impl", str(tmp_path), "--test", caught_by)
+def test_mutant_is_caught_by_its_test(mutants, patch):
+    lab, caught_by = os.path.basename(os.path.dirname(patch))[:2], mutant_header(patch, "Caught-by")
+    report, problem = mutants[patch]
+    assert report is not None, problem
     named = [t for t in report["labs"][lab]["tests"] if t["name"].split("[")[0] == caught_by]
     assert named, f"lab {lab} has no test named {caught_by}"
     assert not any("did not compile" in t["feedback"] for t in named), named[0]["feedback"]
