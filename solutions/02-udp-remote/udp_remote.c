@@ -1,0 +1,295 @@
+/* udp_remote.c - lab 02: UDP across a network, where datagrams get lost and the client retries. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "socklab.h"
+
+/* The largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
+#define MAX_DATAGRAM 65507
+
+/* The client's backoff: the first wait, and the longest wait it will try. */
+#define FIRST_DELAY 0.1
+#define MAX_DELAY 2.0
+
+static const char message[] = "This is another message";
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: udp_remote server HOST [-p PORT] [--drop RATE] [--seed N]\n"
+	                "       udp_remote client HOST [-p PORT]\n");
+	exit(2);
+}
+
+/*
+ * A small seeded generator (splitmix64), so that `--seed N` replays the same
+ * drops on every machine; rand() differs between C libraries.
+ */
+static uint64_t
+next_random(uint64_t *state)
+{
+	uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* A uniform fraction in [0, 1): the top 53 bits fill a double's mantissa exactly. */
+static double
+random_fraction(uint64_t *state)
+{
+	return (double)(next_random(state) >> 11) * 0x1.0p-53;
+}
+
+/*
+ * A UDP socket bound to (passive) or connected to (!passive) HOST:PORT, trying
+ * each address getaddrinfo offers. '' as a server HOST means every IPv4
+ * interface. Exits with the resolver's or the socket's message on failure.
+ */
+static int
+open_socket(const char *host, unsigned short port, int passive)
+{
+	struct addrinfo hints, *res, *ai;
+	char service[8];
+	int sock = -1, rc, saved;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+	if (passive && host[0] == '\0') {
+		host = NULL;	/* with AI_PASSIVE: the wildcard address */
+		hints.ai_family = AF_INET;
+	}
+	snprintf(service, sizeof service, "%u", port);
+	if ((rc = getaddrinfo(host, service, &hints, &res)) != 0)
+		errx(1, "%s: %s", host != NULL ? host : "''",
+		     rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+
+	errno = EADDRNOTAVAIL;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((sock = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol)) == -1)
+			continue;
+		if ((passive ? bind(sock, ai->ai_addr, ai->ai_addrlen)
+		             : connect(sock, ai->ai_addr, ai->ai_addrlen)) == 0)
+			break;
+		saved = errno;
+		close(sock);
+		errno = saved;
+		sock = -1;
+	}
+	saved = errno;
+	freeaddrinfo(res);
+	if (sock == -1) {
+		errno = saved;
+		err(1, "%s %s port %u", passive ? "bind to" : "connect to",
+		    host != NULL ? host : "''", port);
+	}
+	return sock;
+}
+
+/* Answer datagrams with their length forever, pretending to lose a fraction drop_rate of them. */
+static void
+serve(const char *host, unsigned short port, double drop_rate, uint64_t seed)
+{
+	static char data[MAX_DATAGRAM + 1], text[SL_QUOTED_SIZE(MAX_DATAGRAM + 1)];
+	struct sockaddr_storage self;
+	socklen_t selflen = sizeof self;
+	int sock = open_socket(host, port, 1);
+
+	/* Port 0 asks the OS to choose: print the port it really chose. */
+	if (getsockname(sock, (struct sockaddr *)&self, &selflen) == -1)
+		err(1, "getsockname");
+	printf("Listening at %s\n", sl_addr_text(&self, selflen));
+
+	for (;;) {
+		struct sockaddr_storage client;
+		socklen_t clientlen = sizeof client;
+		char reply[64];
+		ssize_t n;
+		int replylen;
+
+		n = recvfrom(sock, data, sizeof data, 0, (struct sockaddr *)&client,
+		             &clientlen);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			err(1, "recvfrom");
+		}
+		/* One draw per datagram, so a seed fixes which ones are lost. */
+		if (random_fraction(&seed) < drop_rate) {
+			printf("Pretending to drop packet from %s\n",
+			       sl_addr_text(&client, clientlen));
+			continue;
+		}
+		sl_quote(data, (size_t)n, text, sizeof text);
+		printf("The client at %s says '%s'\n",
+		       sl_addr_text(&client, clientlen), text);
+		replylen = snprintf(reply, sizeof reply, "Your data was %zd bytes long", n);
+		/* A client that vanished must not take the server down with it. */
+		if (sendto(sock, reply, (size_t)replylen, 0, (struct sockaddr *)&client,
+		           clientlen) == -1)
+			warn("sendto %s", sl_addr_text(&client, clientlen));
+	}
+}
+
+/*
+ * Send the request once. A refusal here is the ICMP error left over from an
+ * earlier datagram (send reports it and clears it): send once more.
+ */
+static void
+send_request(int sock)
+{
+	int refusals = 0;
+
+	while (send(sock, message, sizeof message - 1, 0) == -1) {
+		if (errno == EINTR || (errno == ECONNREFUSED && refusals++ == 0))
+			continue;
+		err(1, "send");
+	}
+}
+
+/*
+ * Wait until the deadline (monotonic seconds) for the server's reply. Returns
+ * its length, or -1 if none came in time. A signal, or a refusal reported by
+ * ICMP, does not end the wait early: it goes on for whatever time is left.
+ */
+static ssize_t
+wait_for_reply(int sock, double deadline, char *buf, size_t size)
+{
+	double left;
+
+	while ((left = deadline - sl_monotonic_seconds()) > 0) {
+		struct pollfd pfd = { .fd = sock, .events = POLLIN };
+		ssize_t n;
+		int ready;
+
+		/* Round up, so poll never returns early and turns us into a busy loop. */
+		ready = poll(&pfd, 1, (int)(left * 1000.0) + 1);
+		if (ready == -1 && errno != EINTR)
+			err(1, "poll");
+		if (ready <= 0)
+			continue;
+		n = recv(sock, buf, size, MSG_DONTWAIT);
+		if (n >= 0)
+			return n;
+		/* ECONNREFUSED: nobody listens yet, which counts as a lost reply. */
+		if (errno != ECONNREFUSED && errno != EINTR && errno != EAGAIN)
+			err(1, "recv");
+	}
+	return -1;
+}
+
+/* Ask the server, doubling the wait after each silence; give up past MAX_DELAY. */
+static int
+ask(const char *host, unsigned short port)
+{
+	static char data[MAX_DATAGRAM + 1], text[SL_QUOTED_SIZE(MAX_DATAGRAM + 1)];
+	struct sockaddr_storage self;
+	socklen_t selflen = sizeof self;
+	double delay;
+	ssize_t n = -1;
+	int sock;
+
+	/* connect() fixes the peer: the kernel drops datagrams from anyone else,
+	 * and ICMP errors about our datagrams come back to us as ECONNREFUSED. */
+	sock = open_socket(host, port, 0);
+	if (getsockname(sock, (struct sockaddr *)&self, &selflen) == -1)
+		err(1, "getsockname");
+	printf("Client socket name is %s\n", sl_addr_text(&self, selflen));
+
+	for (delay = FIRST_DELAY; delay <= MAX_DELAY; delay *= 2) {
+		send_request(sock);
+		printf("Waiting up to %g seconds for a reply\n", delay);
+		n = wait_for_reply(sock, sl_monotonic_seconds() + delay, data,
+		                   sizeof data);
+		if (n >= 0)
+			break;
+	}
+	close(sock);
+	if (n < 0) {
+		fprintf(stderr, "I think the server is down\n");
+		return 1;
+	}
+	sl_quote(data, (size_t)n, text, sizeof text);
+	printf("The server says '%s'\n", text);
+	return 0;
+}
+
+/* A seed for when the user gives none: differs from run to run. */
+static uint64_t
+seed_from_clock(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return ((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec) ^
+	       ((uint64_t)getpid() << 32);
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { OPT_DROP = 256, OPT_SEED };
+	static const struct option options[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "drop", required_argument, NULL, OPT_DROP },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned short port = 1060;
+	unsigned long seed_value;
+	uint64_t seed = seed_from_clock();
+	double drop_rate = 0.5;
+	int ch, server_options = 0;
+
+	sl_init_program();
+	while ((ch = getopt_long(argc, argv, "p:", options, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			if (sl_parse_port(optarg, &port) == -1)
+				errx(1, "invalid port '%s': expected a number from 0 to 65535",
+				     optarg);
+			break;
+		case OPT_DROP:
+			if (sl_parse_double(optarg, 0.0, 1.0, &drop_rate) == -1)
+				errx(1, "invalid drop rate '%s': expected a fraction from 0 to 1",
+				     optarg);
+			server_options = 1;
+			break;
+		case OPT_SEED:
+			if (sl_parse_ulong(optarg, 0, ULONG_MAX, &seed_value) == -1)
+				errx(1, "invalid seed '%s': expected a whole number from 0 to %lu",
+				     optarg, ULONG_MAX);
+			seed = seed_value;
+			server_options = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (argc != 2)
+		usage();
+	if (strcmp(argv[0], "server") == 0)
+		serve(argv[1], port, drop_rate, seed);
+	else if (strcmp(argv[0], "client") == 0 && !server_options)
+		return ask(argv[1], port);
+	else
+		usage();
+	return 0;
+}
