@@ -1,0 +1,123 @@
+"""Lab 02 peers: a UDP server that stays silent for the first k requests and
+notes when each request arrived, and a listener that counts the datagrams sent to
+a port where nothing listens.
+
+Arrival times come from the kernel (SO_TIMESTAMPNS, stamped when the datagram
+reached the host), so the intervals the grader measures are the client's own,
+not the grader's scheduling delays.
+"""
+import select
+import socket
+import struct
+import time
+from dataclasses import dataclass
+
+from harness.timeouts import scaled
+
+# Not exported by Python's socket module; 35 on every Linux architecture the
+# lab runs on (asm-generic, x86, arm, powerpc, mips).
+SO_TIMESTAMPNS = 35
+TIMESPEC = struct.Struct("@qq")
+POLL_SLICE = 0.05  # how often a wait looks at whether the watched program ended
+
+REQUEST = b"This is another message"
+REPLY = b"Your data was 23 bytes long"
+
+
+@dataclass
+class Arrival:
+    """One datagram as the peer saw it: when (seconds, kernel clock), what, from where."""
+    time: float
+    data: bytes
+    sender: tuple
+
+
+def stamped_socket(host, address, port=0, kind=socket.SOCK_DGRAM, proto=0):
+    """A socket on a lab host, asking the kernel to timestamp every arrival."""
+    sock = host.socket(socket.AF_INET, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        if kind == socket.SOCK_DGRAM:
+            sock.bind((address, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def receive_stamped(sock, deadline, watch=None, size=65535):
+    """The next datagram as an Arrival, or None at the deadline (time.monotonic())
+    or once `watch` (a Program) has exited with nothing more queued."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        ready, _, _ = select.select([sock], [], [], min(remaining, POLL_SLICE))
+        if ready:
+            return _read_stamped(sock, size)
+        if watch is not None and watch.poll() is not None:
+            ready, _, _ = select.select([sock], [], [], 0)
+            if not ready:
+                return None
+
+
+def _read_stamped(sock, size):
+    data, ancillary, _, sender = sock.recvmsg(size, socket.CMSG_SPACE(TIMESPEC.size))
+    stamp = time.time()  # only if the kernel gave no timestamp
+    for level, kind, value in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
+            seconds, nanoseconds = TIMESPEC.unpack_from(value)
+            stamp = seconds + nanoseconds / 1e9
+    return Arrival(stamp, data, sender[:2])
+
+
+def serve_slowly(sock, client, silent_for, timeout, reply=REPLY, on_request=None):
+    """Be the lab 02 server for `client` (a Program): ignore the first silent_for
+    requests, answer the next with reply (None: never answer). Returns every
+    Arrival, once the client has exited or timeout (scaled) has passed.
+    on_request(arrival, index) runs for each request before any answer."""
+    arrivals = []
+    deadline = time.monotonic() + scaled(timeout)
+    while True:
+        arrival = receive_stamped(sock, deadline, watch=client)
+        if arrival is None:
+            return arrivals
+        arrivals.append(arrival)
+        if on_request is not None:
+            on_request(arrival, len(arrivals) - 1)
+        if reply is not None and len(arrivals) > silent_for:
+            sock.sendto(reply, arrival.sender)
+
+
+def udp_to_port(packet, port):
+    """Parse an IPv4 packet from a raw IPPROTO_UDP socket: the UDP payload if the
+    datagram goes to `port`, else None."""
+    if len(packet) < 20:
+        return None
+    header = (packet[0] & 0x0F) * 4
+    if len(packet) < header + 8:
+        return None
+    _, destination, _, _ = struct.unpack_from("!HHHH", packet, header)
+    return packet[header + 8:] if destination == port else None
+
+
+def count_to_closed_port(raw, port, client, timeout, limit):
+    """Watch a raw UDP socket for datagrams to `port` (where nothing listens, so
+    the kernel answers each with ICMP port unreachable) until `client` exits,
+    timeout (scaled) passes or `limit` have come. Returns their Arrivals."""
+    arrivals = []
+    deadline = time.monotonic() + scaled(timeout)
+    while len(arrivals) < limit:
+        packet = receive_stamped(raw, deadline, watch=client)
+        if packet is None:
+            return arrivals
+        payload = udp_to_port(packet.data, port)
+        if payload is not None:
+            arrivals.append(Arrival(packet.time, payload, packet.sender))
+    return arrivals
+
+
+def gaps(arrivals):
+    """Seconds between consecutive arrivals."""
+    return [later.time - earlier.time for earlier, later in zip(arrivals, arrivals[1:])]
+
