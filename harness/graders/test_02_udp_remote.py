@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import pytest
 
 from harness.contract import address, line, quote
+from harness.labnet import NetworkSetupError
 from harness.peers.udp_remote import (REPLY, REQUEST, count_to_closed_port, gaps,
-                                      serve_slowly, stamped_socket)
+                                      serve_slowly, stamped_socket, wait_until_reachable)
 from harness.timeouts import scaled
 
 DELAYS = [0.1, 0.2, 0.4, 0.8, 1.6]
@@ -45,6 +46,10 @@ def network(lab, stranger=False):
     lan = lab.net.lan(hosts, SUBNET)
     lab.step(f"built a LAN {SUBNET}: "
              + ", ".join(f"{host.name} {lan.address_of(host)}" for host in hosts))
+    for sender, receiver in [(hosts[0], hosts[1])] + [(host, hosts[0]) for host in hosts[1:]]:
+        if not wait_until_reachable(sender, receiver, lan.address_of(receiver)):
+            raise NetworkSetupError(f"host {receiver.name} was not reachable from "
+                                    f"{sender.name} on the new LAN within 3 s")
     return Net(hosts[0], hosts[1], lan.address_of(hosts[0]), lan.address_of(hosts[1]),
                hosts[2] if stranger else None)
 

@@ -71,6 +71,22 @@ def _read_stamped(sock, size):
     return Arrival(stamp, data, sender[:2])
 
 
+def wait_until_reachable(sender, receiver, receiver_ip, timeout=3.0):
+    """Send probe datagrams from host sender to receiver_ip (on host receiver)
+    until one arrives. A fresh LAN may not forward yet, and until ARP has resolved
+    an address the kernel holds datagrams back and then sends them in one burst,
+    which would hide a client's timing. True once a probe came through."""
+    with receiver.socket() as inbox, sender.socket() as outbox:
+        inbox.bind((receiver_ip, 0))
+        deadline = time.monotonic() + scaled(timeout)
+        while time.monotonic() < deadline:
+            outbox.sendto(b"probe", inbox.getsockname())
+            ready, _, _ = select.select([inbox], [], [], 0.02)
+            if ready:
+                return True
+    return False
+
+
 def serve_slowly(sock, client, silent_for, timeout, reply=REPLY, on_request=None):
     """Be the lab 02 server for `client` (a Program): ignore the first silent_for
     requests, answer the next with reply (None: never answer). Returns every
