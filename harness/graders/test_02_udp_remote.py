@@ -34,14 +34,15 @@ class Net:
     server: object      # the host the server runs on
     client_ip: str
     server_ip: str
-    stranger: object = None
+    stranger: object = None  # a third host, for forged replies
+    stranger_ip: str = None
 
 
 def network(lab, stranger=False):
     """Client and server (and a stranger) on one LAN, or all on one loopback."""
     if not lab.net.available:
         host = lab.host
-        return Net(host, host, "127.0.0.1", "127.0.0.1", host if stranger else None)
+        return Net(host, host, "127.0.0.1", "127.0.0.1", host, "127.0.0.1")
     hosts = [lab.net.host(name) for name in ["client", "server"] + ["stranger"] * stranger]
     lan = lab.net.lan(hosts, SUBNET)
     lab.step(f"built a LAN {SUBNET}: "
@@ -50,8 +51,9 @@ def network(lab, stranger=False):
         if not wait_until_reachable(sender, receiver, lan.address_of(receiver)):
             raise NetworkSetupError(f"host {receiver.name} was not reachable from "
                                     f"{sender.name} on the new LAN within 3 s")
-    return Net(hosts[0], hosts[1], lan.address_of(hosts[0]), lan.address_of(hosts[1]),
-               hosts[2] if stranger else None)
+    addresses = [lan.address_of(host) for host in hosts] + [None]
+    return Net(hosts[0], hosts[1], addresses[0], addresses[1],
+               hosts[2] if stranger else None, addresses[2])
 
 
 def spaced(values):
@@ -247,8 +249,7 @@ def test_client_waits_out_a_refused_try(lab):
 @pytest.mark.time_limit(10)
 def test_client_ignores_a_datagram_from_a_third_party(lab):
     net = network(lab, stranger=True)
-    stranger_ip = net.server_ip if net.stranger is net.server else "0.0.0.0"
-    forgers = [(net.stranger.socket(), stranger_ip, b"Your data was 99 bytes long (a stranger)"),
+    forgers = [(net.stranger.socket(), net.stranger_ip, b"Your data was 99 bytes long (a stranger)"),
                (net.server.socket(), net.server_ip, b"Your data was 98 bytes long (wrong port)")]
 
     def forge(arrival, index):
