@@ -24,8 +24,6 @@ GIVE_UP = "I think the server is down"
 WAITING = re.compile(r"Waiting up to (\S+) seconds for a reply")
 # One server line per datagram: dropped, or printed (and answered).
 EVENT = r"(?P<kind>Pretending to drop packet from|The client at) (?P<addr>\S+)(?: says '.*')?"
-# How late the grader may notice that a program has exited (the peers poll).
-EXIT_SLACK = 0.1
 
 
 @dataclass
@@ -94,13 +92,38 @@ def check_sent_the_request(lab, client, arrivals):
 
 def delay_bounds(delay):
     """How far apart two sends may be for a wait of `delay` seconds: never much
-    sooner (that would be another delay), later only by scheduling slack."""
-    return 0.85 * delay, 1.25 * delay + scaled(0.05)
+    sooner (that would be another delay), later only by scheduling slack (and
+    the peers' polling for the program's exit, at most 0.05 s)."""
+    return 0.85 * delay, 1.25 * delay + scaled(0.1)
 
 
-def check_doubling(lab, arrivals, count):
-    """The first `count` gaps between arrivals are 0.1, 0.2, 0.4, ... seconds."""
-    measured = gaps(arrivals)[:count]
+def lateness(measured):
+    """If some of these gaps (for waits of 0.1, 0.2, ... s) are too long and none
+    is too short, what came late; else None."""
+    bounds = [delay_bounds(delay) for delay in DELAYS[:len(measured)]]
+    if any(gap < low for gap, (low, _) in zip(measured, bounds)):
+        return None
+    for number, (gap, (_, high)) in enumerate(zip(measured, bounds), start=1):
+        if gap > high:
+            return f"wait {number} of the client ended {gap:.3f} s after its send"
+    return None
+
+
+def attempt_twice(lab, attempt):
+    """attempt() -> (client, arrivals, measured gaps). A correct client can be late
+    on a loaded machine, but never early: when a wait was only too long, run the
+    client once more and judge the second run."""
+    result = attempt()
+    late = lateness(result[2])
+    if late:
+        lab.step(f"{late}, later than expected: the machine may be busy, so the grader "
+                 "runs the client once more")
+        result = attempt()
+    return result
+
+
+def check_doubling(lab, measured):
+    """The gaps between sends are 0.1, 0.2, 0.4, ... seconds."""
     for number, (gap, delay) in enumerate(zip(measured, DELAYS), start=2):
         low, high = delay_bounds(delay)
         lab.check(low <= gap <= high, f"send {number} came {gap:.3f} s after send {number - 1}",
@@ -108,6 +131,12 @@ def check_doubling(lab, arrivals, count):
                   got="gaps of " + spaced(measured),
                   hint="start with a 0.1 s wait and double it after every silent try; "
                        "measure it on the monotonic clock (sl_monotonic_seconds)")
+
+
+def with_gaps(run):
+    """(client, arrivals) -> (client, arrivals, gaps between the arrivals)."""
+    client, arrivals = run
+    return client, arrivals, gaps(arrivals)
 
 
 def check_exit(lab, program, status, what):
@@ -167,13 +196,14 @@ def test_client_resends_the_identical_datagram(lab):
 @pytest.mark.parametrize("silent_for", [1, 2, 3, 4])
 def test_client_doubles_the_wait_after_each_silence(lab, silent_for):
     net = network(lab)
-    client, arrivals = run_client_against(lab, net, silent_for=silent_for)
+    client, arrivals, _ = attempt_twice(lab, lambda: with_gaps(
+        run_client_against(lab, net, silent_for=silent_for)))
     lab.check(len(arrivals) == silent_for + 1,
               f"the server ignored {silent_for} request(s), and the client sent "
               f"{len(arrivals)} datagram(s) in all",
               expected=f"{silent_for + 1} datagrams: one per try until the answer",
               got=f"{len(arrivals)} datagrams")
-    check_doubling(lab, arrivals, silent_for)
+    check_doubling(lab, gaps(arrivals))
     check_printed_reply(lab, client)
 
 
@@ -193,11 +223,15 @@ def test_client_announces_each_wait(lab):
 
 
 @pytest.mark.points(10)
-@pytest.mark.time_limit(12)
+@pytest.mark.time_limit(20)
 def test_client_gives_up_after_the_longest_wait(lab):
     net = network(lab)
-    client, arrivals = run_client_against(lab, net, silent_for=None)
-    ended = time.time()
+
+    def attempt():
+        client, arrivals = run_client_against(lab, net, silent_for=None)
+        # The last gap: from the last send to the client's exit.
+        return client, arrivals, gaps(arrivals) + [time.time() - arrivals[-1].time]
+    client, arrivals, measured = attempt_twice(lab, attempt)
     lab.check(len(arrivals) == len(DELAYS),
               f"against a server that never answers, the client sent {len(arrivals)} "
               "datagram(s) in all",
@@ -205,40 +239,45 @@ def test_client_gives_up_after_the_longest_wait(lab):
                        + ", ".join(map(str, DELAYS)) + " s",
               got=f"{len(arrivals)} datagrams",
               hint="give up when the next delay would be more than 2.0 seconds")
-    check_doubling(lab, arrivals, len(DELAYS) - 1)
+    check_doubling(lab, measured[:-1])
     check_gave_up(lab, client)
-    last = ended - arrivals[-1].time
+    last = measured[-1]
     low, high = delay_bounds(DELAYS[-1])
-    lab.check(low <= last <= high + EXIT_SLACK, f"the client gave up {last:.3f} s after its last try",
+    lab.check(low <= last <= high, f"the client gave up {last:.3f} s after its last try",
               expected=f"after waiting about {DELAYS[-1]} s for the last reply",
               got=f"{last:.3f} s", hint="wait out the last delay before giving up")
 
 
 @pytest.mark.points(10)
 @pytest.mark.netns
-@pytest.mark.time_limit(12)
+@pytest.mark.time_limit(20)
 def test_client_waits_out_a_refused_try(lab):
     net = network(lab)
     # Nothing listens, so the server host's kernel answers each datagram with ICMP
     # port unreachable (every one: no rate limit), which the client sees as ECONNREFUSED.
     net.server.sysctl("net.ipv4.icmp_ratelimit", 0)
     port = 1060
-    with stamped_socket(net.server, net.server_ip, kind=socket.SOCK_RAW,
-                        proto=socket.IPPROTO_UDP) as raw:
-        lab.step(f"nothing listens on {address(net.server_ip, port)}; the grader counts the "
-                 "datagrams that arrive there")
-        client = lab.run("client", net.server_ip, host=net.client, lifetime=10)
-        arrivals = count_to_closed_port(raw, port, client, timeout=8, limit=len(DELAYS) + 1)
-    lab.step(f"{len(arrivals)} datagram(s) arrived"
-             + (", apart by " + spaced(gaps(arrivals)) if len(arrivals) > 1 else ""))
-    check_sent_the_request(lab, client, arrivals)
+
+    def attempt():
+        with stamped_socket(net.server, net.server_ip, kind=socket.SOCK_RAW,
+                            proto=socket.IPPROTO_UDP) as raw:
+            lab.step(f"nothing listens on {address(net.server_ip, port)}; the grader counts "
+                     "the datagrams that arrive there")
+            client = lab.run("client", net.server_ip, host=net.client, lifetime=10)
+            arrivals = count_to_closed_port(raw, port, client, timeout=8,
+                                            limit=len(DELAYS) + 1)
+        lab.step(f"{len(arrivals)} datagram(s) arrived"
+                 + (", apart by " + spaced(gaps(arrivals)) if len(arrivals) > 1 else ""))
+        check_sent_the_request(lab, client, arrivals)
+        return with_gaps((client, arrivals))
+    client, arrivals, measured = attempt_twice(lab, attempt)
     lab.check(len(arrivals) <= len(DELAYS), "the client flooded a host where no server runs",
               expected=f"at most {len(DELAYS)} datagrams in all",
               got=f"{len(arrivals)} or more within "
                   f"{arrivals[-1].time - arrivals[0].time:.3f} s",
               hint="ECONNREFUSED means this try's reply is lost: wait until the try's "
                    "deadline anyway, then resend")
-    check_doubling(lab, arrivals, len(arrivals) - 1)
+    check_doubling(lab, measured)
     lab.check(len(arrivals) == len(DELAYS), f"the client made {len(arrivals)} tries",
               expected=f"{len(DELAYS)} tries, refused or not",
               hint="a refused try counts as one lost reply, no more and no less")

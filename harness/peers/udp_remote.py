@@ -20,6 +20,12 @@ SO_TIMESTAMPNS = 35
 TIMESPEC = struct.Struct("@qq")
 POLL_SLICE = 0.05  # how often a wait looks at whether the watched program ended
 
+# The kernel switches timestamping on system-wide lazily (from a work queue) when
+# a socket first asks, and until then stamps a datagram when it is read rather
+# than when it arrived. A socket that asks at import keeps it on from the start.
+_TIMESTAMPS_ON = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+_TIMESTAMPS_ON.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+
 REQUEST = b"This is another message"
 REPLY = b"Your data was 23 bytes long"
 
