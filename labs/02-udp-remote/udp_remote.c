@@ -1,9 +1,16 @@
-/* udp_remote.c - lab 02: UDP across a network, where datagrams get lost and the client retries. */
+/* udp_remote.c - lab 02: UDP across a network, where datagrams get lost and the client retries.
+ *
+ * Fill in every TODO(lab02), in the order of the handout (README.md beside this
+ * file). Build and grade with `make grade LAB=02` from the top of the repository.
+ * Until a part is written, running into it prints "TODO(lab02): ... is not
+ * implemented yet" and exits 3, which the grader reports as "not implemented yet".
+ */
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +91,7 @@ open_socket(const char *host, unsigned short port, int passive)
 		/* TODO(lab02): connect() the client's socket to ai->ai_addr, and
 		 * break out of the loop on success, like bind() above. */
 		if (!passive)
-			sl_todo("lab02", "connecting the client's socket");
+			sl_todo("lab02", "open_socket(): connecting the client's socket");
 		saved = errno;
 		close(sock);
 		errno = saved;
@@ -130,11 +137,11 @@ serve(const char *host, unsigned short port, double drop_rate, uint64_t seed)
 		if (random_fraction(&seed) < drop_rate) {
 			/* TODO(lab02): print "Pretending to drop packet from IP:PORT"
 			 * (sl_addr_text) and go back for the next datagram. */
-			sl_todo("lab02", "pretending to drop a datagram");
+			sl_todo("lab02", "serve(): pretending to drop a datagram");
 		}
 		/* TODO(lab02): as in lab 01, print "The client at IP:PORT says 'TEXT'"
 		 * (sl_quote the n bytes) and reply "Your data was N bytes long". */
-		sl_todo("lab02", "answering a datagram");
+		sl_todo("lab02", "serve(): answering a datagram");
 	}
 }
 
@@ -171,7 +178,7 @@ ask(const char *host, unsigned short port)
 	 * and return 1. Close the socket on both paths.
 	 */
 	(void)sock;
-	sl_todo("lab02", "sending the request and waiting with backoff");
+	sl_todo("lab02", "ask(): sending the request and waiting with backoff");
 }
 
 /* A seed for when the user gives none: differs from run to run. */
