@@ -37,21 +37,29 @@ class Net:
 
 
 def network(lab, stranger=False):
-    """Client and server (and a stranger) on one LAN, or all on one loopback."""
+    """Client and server on a link (with a stranger: all three on a LAN), or all
+    on one loopback where private networks are unavailable."""
     if not lab.net.available:
         host = lab.host
         return Net(host, host, "127.0.0.1", "127.0.0.1", host, "127.0.0.1")
     hosts = [lab.net.host(name) for name in ["client", "server"] + ["stranger"] * stranger]
-    lan = lab.net.lan(hosts, SUBNET)
-    lab.step(f"built a LAN {SUBNET}: "
-             + ", ".join(f"{host.name} {lan.address_of(host)}" for host in hosts))
-    for sender, receiver in [(hosts[0], hosts[1])] + [(host, hosts[0]) for host in hosts[1:]]:
-        if not wait_until_reachable(sender, receiver, lan.address_of(receiver)):
-            raise NetworkSetupError(f"host {receiver.name} was not reachable from "
-                                    f"{sender.name} on the new LAN within 3 s")
-    addresses = [lan.address_of(host) for host in hosts] + [None]
+    if stranger:
+        lan = lab.net.lan(hosts, SUBNET)
+        addresses = [lan.address_of(host) for host in hosts]
+        lab.step(f"built a LAN {SUBNET}: "
+                 + ", ".join(f"{host.name} {ip}" for host, ip in zip(hosts, addresses)))
+    else:
+        link = lab.net.link(hosts[0], hosts[1], SUBNET)
+        addresses = [link.a_address, link.b_address]
+        lab.step(f"linked host client {addresses[0]} and host server {addresses[1]}")
+    # Until ARP has resolved an address, the kernel holds datagrams back and then
+    # sends them in one burst, which would hide the client's timing.
+    for sender, receiver in [(0, 1)] + [(other, 0) for other in range(1, len(hosts))]:
+        if not wait_until_reachable(hosts[sender], hosts[receiver], addresses[receiver]):
+            raise NetworkSetupError(f"host {hosts[receiver].name} was not reachable from "
+                                    f"{hosts[sender].name} within 3 s")
     return Net(hosts[0], hosts[1], addresses[0], addresses[1],
-               hosts[2] if stranger else None, addresses[2])
+               hosts[2] if stranger else None, addresses[2] if stranger else None)
 
 
 def spaced(values):

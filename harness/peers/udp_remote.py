@@ -79,9 +79,8 @@ def _read_stamped(sock, size):
 
 def wait_until_reachable(sender, receiver, receiver_ip, timeout=3.0):
     """Send probe datagrams from host sender to receiver_ip (on host receiver)
-    until one arrives. A fresh LAN may not forward yet, and until ARP has resolved
-    an address the kernel holds datagrams back and then sends them in one burst,
-    which would hide a client's timing. True once a probe came through."""
+    until one arrives, so that ARP has resolved the addresses both ways before a
+    test starts timing. True once a probe came through."""
     with receiver.socket() as inbox, sender.socket() as outbox:
         inbox.bind((receiver_ip, 0))
         deadline = time.monotonic() + scaled(timeout)
