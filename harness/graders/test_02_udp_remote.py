@@ -1,7 +1,7 @@
 """Lab 02 udp_remote: a client that resends with doubling timeouts, and a server
 that pretends to lose datagrams. Every behaviour is checked on the wire against
-the grader's own Python peers, with client and server on different hosts of a
-private LAN (on one loopback where private networks are unavailable). Resend
+the grader's own Python peers, with client and server on different hosts joined
+by a veth link (on one loopback where private networks are unavailable). Resend
 times are measured where they matter, at the peer, from kernel timestamps."""
 import contextlib
 import re
