@@ -11,7 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from harness import catalog, namespaces, report
 from harness.build import Implementation
-from harness.runner import grade_lab
+from harness.runner import grade_labs
+
+
+# Tests spend most of their time waiting for packets and timeouts.
+DEFAULT_JOBS = 2 * (os.cpu_count() or 1) + 2
 
 
 def parse_args(argv):
@@ -24,8 +28,9 @@ def parse_args(argv):
                              "or a submission directory (only its C sources are used)")
     parser.add_argument("--format", choices=("terminal", "json"), default="terminal")
     parser.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                        help="labs graded at once (default: one per CPU)")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                        help=f"tests run at once (default {DEFAULT_JOBS}: they mostly wait "
+                             "on the network, so more than one per CPU)")
     parser.add_argument("--sanitize", action="store_true",
                         help="build with AddressSanitizer and UBSan; a finding fails the test")
     parser.add_argument("--wrapper", default="", metavar="CMD",
@@ -62,13 +67,10 @@ def main(argv):
     impl = Implementation(args.impl, sanitize=args.sanitize)
     enter_lab_root([*argv_without_impl(argv), "--impl", args.impl])
 
-    def build_and_grade(lab):
-        impl.build_lab(lab)
-        return grade_lab(lab, impl.bin_dir, hidden=args.hidden, wrapper=args.wrapper,
-                         extra_args=["-k", args.test] if args.test else [])
-
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(build_and_grade, labs))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(impl.build_lab, labs))
+    results = grade_labs(labs, impl.bin_dir, jobs=args.jobs, hidden=args.hidden,
+                         wrapper=args.wrapper, extra_args=["-k", args.test] if args.test else [])
 
     out = open(args.output, "w") if args.output else sys.stdout
     try:

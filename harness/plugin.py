@@ -46,7 +46,6 @@ def pytest_configure(config):
                  "time_limit(seconds): how long the whole test may take",
                  "bulk: too much data to run under a wrapper such as valgrind"):
         config.addinivalue_line("markers", line)
-    config.socklab_results = []
 
 
 def pytest_collection_modifyitems(config, items):
@@ -116,10 +115,16 @@ def pytest_runtest_call(item):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """Put what the results file needs on each report, as user_properties: with
+    pytest-xdist the reports reach the controller serialized, without the item."""
     outcome = yield
     report = outcome.get_result()
+    points = item.get_closest_marker("points")
+    details = {"lab": lab_of(item), "max": points.args[0] if points else 0,
+               "hidden": item.get_closest_marker("hidden") is not None}
     if report.failed and call.excinfo is not None:
-        report.socklab_feedback = feedback_for(item, call.excinfo)
+        details["feedback"] = feedback_for(item, call.excinfo)
+    report.user_properties = [*report.user_properties, (SOCKLAB_PROPERTY, details)]
 
 
 def feedback_for(item, excinfo):
@@ -138,27 +143,23 @@ def feedback_for(item, excinfo):
 
 
 def pytest_runtest_logreport(report):
-    """Fold each phase into one result per test: passed only if every phase passed."""
-    config = _config
-    results = config.socklab_results
-    current = results[-1] if results and results[-1]["nodeid"] == report.nodeid else None
-    if current is None:
-        item = _items.get(report.nodeid)
-        points = item.get_closest_marker("points") if item else None
-        current = {"nodeid": report.nodeid, "name": report.nodeid.split("::")[-1],
-                   "lab": lab_of(item) if item else "??",
-                   "max": points.args[0] if points else 0,
-                   "hidden": bool(item and item.get_closest_marker("hidden")),
-                   "outcome": "passed", "feedback": "", "duration": 0.0}
-        results.append(current)
-    current["duration"] += report.duration
-    if report.skipped and current["outcome"] == "passed":
-        current["outcome"] = "skipped"
-        current["feedback"] = _skip_reason(report)
-    elif report.failed and current["outcome"] != "failed":
-        current["outcome"] = "failed"
-        current["feedback"] = getattr(report, "socklab_feedback", None) or str(report.longrepr)
-    current["score"] = current["max"] if current["outcome"] == "passed" else 0
+    """Fold each phase into one result per test: passed only if every phase passed.
+    Runs where the results are gathered: in the only process, or xdist's controller."""
+    details = dict(report.user_properties).get(SOCKLAB_PROPERTY)
+    if details is None:
+        return
+    results = _results.setdefault(report.nodeid, {
+        "nodeid": report.nodeid, "name": report.nodeid.split("::")[-1], "lab": details["lab"],
+        "max": details["max"], "hidden": details["hidden"], "outcome": "passed",
+        "feedback": "", "duration": 0.0})
+    results["duration"] += report.duration
+    if report.skipped and results["outcome"] == "passed":
+        results["outcome"] = "skipped"
+        results["feedback"] = _skip_reason(report)
+    elif report.failed and results["outcome"] != "failed":
+        results["outcome"] = "failed"
+        results["feedback"] = details.get("feedback") or str(report.longrepr)
+    results["score"] = results["max"] if results["outcome"] == "passed" else 0
 
 
 def _skip_reason(report):
@@ -168,19 +169,28 @@ def _skip_reason(report):
     return str(longrepr)
 
 
-_config = None
-_items = {}
-
-
-def pytest_collection_finish(session):
-    global _config
-    _config = session.config
-    _items.update({item.nodeid: item for item in session.items})
+SOCKLAB_PROPERTY = "socklab"
+_results = {}  # nodeid -> result, in the order tests first reported
 
 
 def pytest_sessionfinish(session):
     path = session.config.getoption("--socklab-results")
-    if path:
+    if path and not hasattr(session.config, "workerinput"):  # an xdist worker has no say
+        ordered = sorted(_results.values(), key=lambda r: (r["lab"], _order.get(r["nodeid"], 0)))
         with open(path, "w") as out:
-            json.dump({"finished": time.time(), "tests": session.config.socklab_results}, out,
-                      indent=1)
+            json.dump({"finished": time.time(), "tests": ordered}, out, indent=1)
+
+
+_order = {}
+
+
+def pytest_collection_finish(session):
+    """Remember collection order, so results read in file order even when run in parallel."""
+    _order.update({item.nodeid: index for index, item in enumerate(session.items)})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """The same for xdist's controller, which collects nothing itself."""
+    if not _order:
+        _order.update({nodeid: index for index, nodeid in enumerate(ids)})

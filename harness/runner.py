@@ -1,5 +1,6 @@
-"""Running one lab's grader file with pytest, in a child process, and reading
-back its results. Labs run in parallel, each in its own pytest process."""
+"""Running the labs' grader files with pytest, in a child process, and reading
+back their results."""
+import importlib.util
 import json
 import os
 import signal
@@ -12,17 +13,28 @@ from harness.report import LabResult
 from harness.timeouts import scaled
 
 # A whole lab may take this long before its grader is stopped (every test also
-# has its own limit, so this only fires if the grader itself misbehaves).
+# has its own limit, so this only fires if the grader itself misbehaves);
+# labs graded together get this much per lab and worker.
 LAB_TIME_LIMIT = 600
 
 
-def grade_lab(lab, bin_dir, hidden=False, wrapper="", extra_args=()):
-    """Run lab's graded tests against the binaries in bin_dir; a LabResult."""
+def xdist_available():
+    return importlib.util.find_spec("xdist") is not None
+
+
+def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=()):
+    """Run the graded tests of labs against the binaries in bin_dir: one LabResult
+    per lab. One pytest session runs them all, its tests spread over `jobs`
+    processes when pytest-xdist is installed (tests wait on the network far more
+    than they compute, so more processes than CPUs pay off)."""
     with tempfile.TemporaryDirectory(prefix="socklab-") as scratch:
         results_path = os.path.join(scratch, "results.json")
-        command = [sys.executable, "-m", "pytest", lab.grader, "-p", "harness.plugin",
-                   "-p", "no:cacheprovider", "-q", "-o", "addopts=", "--rootdir", ROOT,
-                   "--socklab-bin", bin_dir, "--socklab-results", results_path, *extra_args]
+        command = [sys.executable, "-m", "pytest", *[lab.grader for lab in labs],
+                   "-p", "harness.plugin", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
+                   "--rootdir", ROOT, "--socklab-bin", bin_dir,
+                   "--socklab-results", results_path, *extra_args]
+        if jobs > 1 and xdist_available():
+            command += ["-p", "xdist", "-n", str(jobs), "--dist", "load"]
         if hidden:
             command.append("--socklab-hidden")
         if wrapper:
@@ -33,22 +45,31 @@ def grade_lab(lab, bin_dir, hidden=False, wrapper="", extra_args=()):
                    PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        limit = scaled(LAB_TIME_LIMIT) * max(1, len(labs) / jobs)
         try:
-            log, _ = proc.communicate(timeout=scaled(LAB_TIME_LIMIT))
+            log, _ = proc.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            log, _ = proc.communicate()
-            return LabResult(lab, problem=f"the grader for lab {lab.number} did not finish "
-                                          f"within {scaled(LAB_TIME_LIMIT):.0f} s and was stopped")
+            proc.communicate()
+            return [LabResult(lab, problem=f"the grader did not finish within {limit:.0f} s "
+                                           "and was stopped") for lab in labs]
         try:
             with open(results_path) as results:
                 tests = json.load(results)["tests"]
         except (OSError, ValueError, KeyError):
             tests = []
-        # pytest: 0 all passed, 1 some failed, 5 none collected; anything else is
-        # the grader's own trouble, which must never pass for a student's failure.
-        if proc.returncode not in (0, 1, 5) or (not tests and proc.returncode != 5):
-            tail = "\n".join(log.splitlines()[-30:])
-            return LabResult(lab, tests, problem=f"the grader for lab {lab.number} failed "
-                                                 f"(pytest exit {proc.returncode}):\n{tail}")
-        return LabResult(lab, tests)
+    by_lab = {lab.number: LabResult(lab) for lab in labs}
+    for test in tests:
+        by_lab[test["lab"]].tests.append(test)
+    # pytest: 0 all passed, 1 some failed, 5 none collected; anything else is the
+    # grader's own trouble, which must never pass for a student's failure.
+    if proc.returncode not in (0, 1, 5) or (not tests and proc.returncode != 5):
+        tail = "\n".join(log.splitlines()[-30:])
+        for result in by_lab.values():
+            result.problem = f"the grader failed (pytest exit {proc.returncode}):\n{tail}"
+    return list(by_lab.values())
+
+
+def grade_lab(lab, bin_dir, hidden=False, wrapper="", extra_args=()):
+    """grade_labs for one lab, its tests run one after another."""
+    return grade_labs([lab], bin_dir, 1, hidden, wrapper, extra_args)[0]
