@@ -32,8 +32,31 @@ usage(void)
 }
 
 /*
- * Read exactly n bytes. recv() may return fewer bytes than asked for (the data
- * came in several segments) or fail with EINTR (a signal): both mean "go on".
+ * Send all n bytes. send() may take fewer bytes than offered (the socket's
+ * send buffer had room for only part) or fail with EINTR (a signal): both mean
+ * "go on with the rest". Returns n or -1 with errno set.
+ */
+static ssize_t
+sendall(int sock, const void *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t put = send(sock, (const char *)buf + done, n - done, 0);
+		if (put == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)put;
+	}
+	return (ssize_t)done;
+}
+
+/*
+ * Read exactly n bytes: sendall's mirror image. recv() may return fewer bytes
+ * than asked for (the data came in several segments) or fail with EINTR; unlike
+ * send(), it may also return 0, which means the peer closed its side.
  * Returns n, fewer than n if the peer closed first, or -1 with errno set.
  */
 static ssize_t
@@ -51,24 +74,6 @@ recvall(int sock, void *buf, size_t n)
 			return -1;
 		}
 		done += (size_t)got;
-	}
-	return (ssize_t)done;
-}
-
-/* Send all n bytes, retrying short sends and EINTR. Returns n or -1 with errno set. */
-static ssize_t
-sendall(int sock, const void *buf, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t put = send(sock, (const char *)buf + done, n - done, 0);
-		if (put == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)put;
 	}
 	return (ssize_t)done;
 }
