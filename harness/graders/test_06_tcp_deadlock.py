@@ -138,7 +138,7 @@ def start_client(lab, *args, **server_options):
 def expect_complete(lab, client, peer, total, timeout=5):
     """The client's lines for a finished exchange of total bytes, checked on the wire too."""
     client.expect(line("Sending {n} bytes of data, in chunks of 16 bytes", n=str(total)),
-                  hint=f"round BYTECOUNT up to a multiple of 16 ({total}) and say so first")
+                  timeout=5, hint=f"round BYTECOUNT up to a multiple of 16 ({total}) and say so first")
     first = quote(upper(CHUNK)[:min(16, total)])
     client.expect(line("  The first data received says '{text}'", text=re.escape(first)),
                   timeout=timeout, hint="print the first 16 bytes that came back, quoted")
