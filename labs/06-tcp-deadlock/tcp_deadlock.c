@@ -83,14 +83,16 @@ resolve(const char *host, unsigned short port, int flags)
 static int
 open_socket(const struct addrinfo *ai, int server)
 {
-	int sock, on = 1, saved;
+	int sock, on = 1, ok, saved;
 
 	if ((sock = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol)) == -1)
 		return -1;
-	if (server ? setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
-	             bind(sock, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	             listen(sock, 1) == -1
-	           : connect(sock, ai->ai_addr, ai->ai_addrlen) == -1) {
+	if (server)
+		ok = setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
+		     bind(sock, ai->ai_addr, ai->ai_addrlen) == 0 && listen(sock, 1) == 0;
+	else
+		ok = connect(sock, ai->ai_addr, ai->ai_addrlen) == 0;
+	if (!ok) {
 		saved = errno;
 		close(sock);
 		errno = saved;

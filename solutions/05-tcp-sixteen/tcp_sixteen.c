@@ -109,7 +109,7 @@ resolve(const char *host, unsigned short port, int flags)
 	return res;
 }
 
-/* A listening socket bound to the first address of ai that works, or -1. */
+/* A listening socket bound to the address of ai, or -1 with errno set. */
 static int
 listen_on(const struct addrinfo *ai)
 {
