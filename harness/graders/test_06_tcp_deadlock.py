@@ -11,7 +11,7 @@ import pytest
 from harness.contract import ADDRESS, address, line, quote
 from harness.peers.tcp_deadlock import (CHUNK, EchoServer, Pattern, StreamClient,
                                         socket_queues, upper, wait_for_stall)
-from harness.peers.tcp_sixteen import connect, receive_until_close, reset
+from harness.peers.tcp_sixteen import connect, receive_until_close, reset, wire
 from harness.process import describe_exit
 from harness.timeouts import scaled
 
@@ -42,12 +42,14 @@ def expect_running(lab, server):
 
 def echo_of(lab, server, port, payload, what):
     """Send payload from a Python client, half-close, and read everything back."""
-    peer = connect(lab.host, LOOPBACK, port, timeout=3)
-    me = peer.getsockname()
-    lab.step(f"a Python client at {address(*me)} sent {what} ({len(payload)} bytes), "
-             "shut down its sending side and read until the server closed")
-    peer.sendall(payload)
-    peer.shutdown(socket.SHUT_WR)
+    lab.step(f"a Python client sent {what} ({len(payload)} bytes), shut down its sending "
+             "side and read until the server closed")
+    with wire(lab, f"a Python client sent {what}", hint="read until recv() returns 0, "
+              "echoing everything; only then close"):
+        peer = connect(lab.host, LOOPBACK, port, timeout=3)
+        me = peer.getsockname()
+        peer.sendall(payload)
+        peer.shutdown(socket.SHUT_WR)
     echo, closed = receive_until_close(peer, 5, watch=server, limit=len(payload) + 1)
     peer.close()
     expect_running(lab, server)
@@ -81,7 +83,8 @@ def test_server_upper_cases_every_byte_value(lab):
 @pytest.mark.points(10)
 def test_server_survives_a_client_that_resets_midstream(lab):
     server, port = start_server(lab)
-    rude = connect(lab.host, LOOPBACK, port, timeout=3)
+    with wire(lab, "a Python client connected"):
+        rude = connect(lab.host, LOOPBACK, port, timeout=3)
     rude.setblocking(False)
     sent = 0
     try:
@@ -89,6 +92,9 @@ def test_server_survives_a_client_that_resets_midstream(lab):
             sent += rude.send(CHUNK * 4096)
     except BlockingIOError:
         pass  # the buffers are full: the server is stuck sending to us
+    except OSError as error:
+        expect_running(lab, server)
+        lab.fail(f"the server broke the connection while a client was sending: {error}")
     lab.step(f"a Python client sent {sent} bytes without reading anything back, then "
              "reset the connection (SO_LINGER 0)")
     server.expect(line("Processing up to 1024 bytes at a time from {addr}",
@@ -111,7 +117,8 @@ def test_server_echoes_64_mib_to_a_polling_client(lab):
     total = 64 * MIB
     lab.step(f"a Python client sent {total} bytes (every byte value, repeating) while "
              "reading the echo at the same time")
-    peer = StreamClient(lab.host, port, pattern, total)
+    with wire(lab, "a Python client connected"):
+        peer = StreamClient(lab.host, port, pattern, total)
     finished = peer.wait(scaled(20))
     peer.stop()
     expect_running(lab, server)

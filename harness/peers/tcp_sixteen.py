@@ -1,6 +1,7 @@
 """TCP peer helpers for lab 05 (tcp_sixteen): Python clients and servers that
 talk to the program under test with deadlines, that can dribble bytes or hang
 up early, and a packet capture that sees a host's TCP segments on the wire."""
+import contextlib
 import select
 import socket
 import struct
@@ -24,6 +25,16 @@ def _wait_readable(sock, deadline, watch):
             return True
         if watch is not None and watch.poll() is not None:
             return bool(select.select([sock], [], [], 0)[0])
+
+
+@contextlib.contextmanager
+def wire(lab, doing, hint=None):
+    """Turn a socket error on the Python peer's side (refused, reset, broken pipe)
+    into a failure that says what the peer was doing, instead of a grader crash."""
+    try:
+        yield
+    except OSError as error:
+        lab.fail(f"the connection failed while {doing}: {error.strerror or error}", hint=hint)
 
 
 def listener(host, address="127.0.0.1", port=0):
