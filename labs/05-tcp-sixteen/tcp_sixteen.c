@@ -1,4 +1,10 @@
-/* tcp_sixteen.c - lab 05 (skeleton): a TCP server and client that trade exactly sixteen octets. */
+/* tcp_sixteen.c - lab 05: a TCP server and client that trade exactly sixteen octets.
+ *
+ * Fill in every TODO(lab05), in the order of the handout (README.md beside this
+ * file). Build and grade with `make grade LAB=05` from the top of the repository.
+ * Until a part is written, running into it prints "TODO(lab05): ... is not
+ * implemented yet" and exits 3, which the grader reports as "not implemented yet".
+ */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>

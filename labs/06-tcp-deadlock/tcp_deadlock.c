@@ -1,4 +1,10 @@
-/* tcp_deadlock.c - lab 06 (skeleton): a TCP upper-casing echo that deadlocks when used naively, and the fix. */
+/* tcp_deadlock.c - lab 06: a TCP upper-casing echo that deadlocks when used naively, and the fix.
+ *
+ * Fill in every TODO(lab06), in the order of the handout (README.md beside this
+ * file). Build and grade with `make grade LAB=06` from the top of the repository.
+ * Until a part is written, running into it prints "TODO(lab06): ... is not
+ * implemented yet" and exits 3, which the grader reports as "not implemented yet".
+ */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
