@@ -20,6 +20,20 @@ LISTENING = line("Listening at {addr}", addr=ADDRESS)
 MIB = 1 << 20
 # The naive client's output ends with these; a deadlocked one never gets there.
 RECEIVED = "  {n} bytes received"
+_peers = []  # the Python peers a test started, stopped when it ends however it ends
+
+
+@pytest.fixture(autouse=True)
+def stop_peers():
+    yield
+    while _peers:
+        _peers.pop().stop()
+
+
+def started(peer):
+    """Register a Python peer for stopping at the end of the test, and return it."""
+    _peers.append(peer)
+    return peer
 
 
 def start_server(lab):
@@ -39,6 +53,7 @@ def expect_running(lab, server):
         lab.fail(f"the server {describe_exit(code)} while serving a client",
                  got=server.stderr[-1] if server.stderr else None,
                  hint="the server serves one client after another and never exits by itself")
+
 
 def echo_of(lab, server, port, payload, what):
     """Send payload from a Python client, half-close, and read everything back."""
@@ -118,7 +133,7 @@ def test_server_echoes_64_mib_to_a_polling_client(lab):
     lab.step(f"a Python client sent {total} bytes (every byte value, repeating) while "
              "reading the echo at the same time")
     with wire(lab, "a Python client connected"):
-        peer = StreamClient(lab.host, port, pattern, total)
+        peer = started(StreamClient(lab.host, port, pattern, total))
     finished = peer.wait(scaled(20))
     peer.stop()
     expect_running(lab, server)
@@ -137,7 +152,7 @@ def test_server_echoes_64_mib_to_a_polling_client(lab):
 
 def start_client(lab, *args, **server_options):
     """A Python echo server, and `tcp_deadlock client 127.0.0.1 ARGS -p PORT` pointed at it."""
-    peer = EchoServer(lab.host, expect=Pattern(CHUNK), **server_options)
+    peer = started(EchoServer(lab.host, expect=Pattern(CHUNK), **server_options))
     lab.step(f"a Python upper-casing echo server listens at {LOOPBACK}:{peer.port}")
     return peer, lab.run("client", LOOPBACK, *args, "-p", peer.port)
 
