@@ -1,0 +1,370 @@
+/* tcp_deadlock.c - lab 06: a TCP upper-casing echo that deadlocks when used naively, and the fix.
+ *
+ * Fill in every TODO(lab06), in the order of the handout (README.md beside this
+ * file). Build and grade with `make grade LAB=06` from the top of the repository.
+ * Until a part is written, running into it prints "TODO(lab06): ... is not
+ * implemented yet" and exits 3, which the grader reports as "not implemented yet".
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "socklab.h"
+
+/* The client's data is this 16-byte chunk, over and over. */
+#define CHUNK "capitalize this!"
+#define CHUNK_LEN 16
+/* What the server reads (and so writes back) at most per call: the classic value. */
+#define SERVER_BUF 1024
+/* The poll client moves data in pieces this big (a multiple of CHUNK_LEN). */
+#define CLIENT_BUF 65536
+/* The poll client gives up when the server makes no progress for this long. */
+#define STALL_TIMEOUT_MS 10000
+/* Largest BYTECOUNT accepted: 1 TiB, far beyond any experiment. */
+#define MAX_BYTECOUNT (1ULL << 40)
+
+enum mode { MODE_NAIVE, MODE_POLL };
+
+/* What the client has had back so far, and the check that it is our data upper-cased. */
+struct echo {
+	unsigned long long received;
+	char first[CHUNK_LEN];	/* the first bytes back, for "The first data received" */
+	int first_printed;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tcp_deadlock server HOST [-p PORT]\n"
+	                "       tcp_deadlock client HOST [BYTECOUNT] [-p PORT] "
+	                "[--mode naive|poll]\n");
+	exit(2);
+}
+
+/* Upper-case ASCII letters in place; every other byte value stays as it is. */
+static void
+upcase(char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] >= 'a' && buf[i] <= 'z')
+			buf[i] = (char)(buf[i] - 'a' + 'A');
+}
+
+/* Send all n bytes on a blocking socket, retrying short sends and EINTR. n or -1. */
+static ssize_t
+sendall(int sock, const void *buf, size_t n)
+{
+	return sl_write_full(sock, buf, n);
+}
+
+/* Resolve HOST:port for a TCP socket; exits with the resolver's message on failure. */
+static struct addrinfo *
+resolve(const char *host, unsigned short port, int flags)
+{
+	struct addrinfo hints, *res;
+	char service[8];
+	int error;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = flags | AI_NUMERICSERV;
+	snprintf(service, sizeof service, "%u", port);
+	/* An empty HOST means every local address, as in the Python original. */
+	error = getaddrinfo(*host == '\0' ? NULL : host, service, &hints, &res);
+	if (error != 0)
+		errx(1, "%s: %s", host, gai_strerror(error));
+	return res;
+}
+
+/* A socket for ai, listening (server) or connected (client), or -1 with errno set. */
+static int
+open_socket(const struct addrinfo *ai, int server)
+{
+	int sock, on = 1, ok, saved;
+
+	if ((sock = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol)) == -1)
+		return -1;
+	if (server)
+		ok = setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
+		     bind(sock, ai->ai_addr, ai->ai_addrlen) == 0 && listen(sock, 1) == 0;
+	else
+		ok = connect(sock, ai->ai_addr, ai->ai_addrlen) == 0;
+	if (!ok) {
+		saved = errno;
+		close(sock);
+		errno = saved;
+		return -1;
+	}
+	return sock;
+}
+
+/* open_socket() on the first address of HOST that works; exits if none does. */
+static int
+open_first(const char *host, unsigned short port, int server)
+{
+	struct addrinfo *res, *ai;
+	int sock = -1, saved = 0;
+
+	res = resolve(host, port, server ? AI_PASSIVE : 0);
+	for (ai = res; ai != NULL && sock == -1; ai = ai->ai_next)
+		if ((sock = open_socket(ai, server)) == -1)
+			saved = errno;
+	freeaddrinfo(res);
+	if (sock == -1) {
+		errno = saved;
+		err(1, "%s %s port %u", server ? "listen on" : "connect to", host, port);
+	}
+	return sock;
+}
+
+/* Upper-case and send back everything one client sends, until it stops or fails. */
+static void
+serve_one(int conn, const char *peer)
+{
+	char buf[SERVER_BUF];
+	ssize_t n;
+
+	printf("Processing up to %d bytes at a time from %s\n", SERVER_BUF, peer);
+	for (;;) {
+		/*
+		 * TODO(lab06): n = recv() up to sizeof buf bytes. 0 means the client
+		 * is done: break. -1 with EINTR: try again; any other -1: warn("recv
+		 * from %s", peer) and break, so one bad client never ends the server.
+		 */
+		n = 0;
+		sl_todo("lab06", "the server's receive step (serve_one)");
+		upcase(buf, (size_t)n);
+		/* While we are stuck here, we read nothing: the heart of the deadlock. */
+		if (sendall(conn, buf, (size_t)n) == -1) {
+			warn("send to %s", peer);
+			break;
+		}
+	}
+	if (close(conn) == -1)
+		warn("close");
+	printf("  Socket closed\n");
+}
+
+/* Serve clients one after another, forever. */
+static void
+serve(const char *host, unsigned short port)
+{
+	struct sockaddr_storage addr;
+	socklen_t addrlen = sizeof addr;
+	int sock;
+
+	sock = open_first(host, port, 1);
+	/* Port 0 asks the OS to choose: print the port it really chose. */
+	if (getsockname(sock, (struct sockaddr *)&addr, &addrlen) == -1)
+		err(1, "getsockname");
+	printf("Listening at %s\n", sl_addr_text(&addr, addrlen));
+
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t peerlen = sizeof peer;
+		int conn;
+
+		if ((conn = accept(sock, (struct sockaddr *)&peer, &peerlen)) == -1) {
+			/* A connection reset before we accepted it is the client's problem. */
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			err(1, "accept");
+		}
+		serve_one(conn, sl_addr_text(&peer, peerlen));
+	}
+}
+
+/* The pattern a buffer of CLIENT_BUF + CHUNK_LEN bytes holds: CHUNK, upper-cased or not. */
+static const char *
+pattern(int upper)
+{
+	static char plain[CLIENT_BUF + CHUNK_LEN], caps[CLIENT_BUF + CHUNK_LEN];
+	char *buf = upper ? caps : plain;
+
+	if (buf[0] == '\0') {
+		for (size_t i = 0; i < sizeof plain; i += CHUNK_LEN)
+			memcpy(buf + i, CHUNK, CHUNK_LEN);
+		if (upper)
+			upcase(buf, sizeof caps);
+	}
+	return buf;
+}
+
+/* Print the first data received once there is a whole chunk of it (or the stream ended). */
+static void
+print_first(struct echo *echo)
+{
+	char text[SL_QUOTED_SIZE(CHUNK_LEN)];
+	size_t n = echo->received < CHUNK_LEN ? (size_t)echo->received : CHUNK_LEN;
+
+	sl_quote(echo->first, n, text, sizeof text);
+	printf("  The first data received says '%s'\n", text);
+	echo->first_printed = 1;
+}
+
+/* Account for n bytes received; exits if they are not our data upper-cased. */
+static void
+check_echo(struct echo *echo, const char *data, size_t n)
+{
+	const char *want = pattern(1) + echo->received % CHUNK_LEN;
+	char expected[8], got[8];
+
+	if (echo->received < CHUNK_LEN) {
+		size_t room = CHUNK_LEN - (size_t)echo->received;
+		memcpy(echo->first + echo->received, data, n < room ? n : room);
+	}
+	/* Fast path first: a whole buffer compared at memcmp speed. */
+	if (memcmp(data, want, n) != 0) {
+		size_t i = 0;
+		while (data[i] == want[i])
+			i++;
+		sl_quote(want + i, 1, expected, sizeof expected);
+		sl_quote(data + i, 1, got, sizeof got);
+		errx(1, "corrupted echo at byte offset %llu: expected '%s' but got '%s'",
+		     echo->received + i, expected, got);
+	}
+	echo->received += n;
+	if (!echo->first_printed && echo->received >= CHUNK_LEN)
+		print_first(echo);
+}
+
+/* Receive into echo until the server closes; on a blocking socket. */
+static void
+receive_rest(int sock, struct echo *echo)
+{
+	static char buf[CLIENT_BUF];
+	ssize_t n;
+
+	while ((n = recv(sock, buf, sizeof buf, 0)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			err(1, "recv");
+		}
+		check_echo(echo, buf, (size_t)n);
+	}
+}
+
+/*
+ * The classic mistake: send everything, and only then read. Once the server's
+ * replies fill our receive buffer and its send buffer, it stops reading; then
+ * our sends fill its receive buffer and our send buffer, and we both wait forever.
+ */
+static void
+exchange_naive(int sock, unsigned long long total, struct echo *echo)
+{
+	/*
+	 * TODO(lab06): total / CHUNK_LEN times sendall(sock, CHUNK, CHUNK_LEN)
+	 * (err(1, "send") on failure); then shutdown(sock, SHUT_WR) so the server
+	 * sees the end of our data. Only then does the client start reading.
+	 */
+	(void)total;
+	sl_todo("lab06", "the naive client's sending (exchange_naive)");
+	receive_rest(sock, echo);
+}
+
+/*
+ * The fix: never block in send() while replies are waiting. poll() says which
+ * way the socket can move right now, and a non-blocking socket makes sure that
+ * neither send() nor recv() can stop us even if it would take less than asked.
+ */
+static void
+exchange_poll(int sock, unsigned long long total, struct echo *echo)
+{
+	/*
+	 * TODO(lab06): make sock non-blocking (fcntl O_NONBLOCK). Loop until the
+	 * server closes: poll() for POLLIN, plus POLLOUT while not everything is
+	 * sent, with STALL_TIMEOUT_MS as the bound (0 ready: errx, no progress).
+	 * When writable, send() from pattern(0) + sent % CHUNK_LEN at most
+	 * CLIENT_BUF bytes and count what it took (EAGAIN: nothing this time).
+	 * Once everything is sent, shutdown(sock, SHUT_WR) once. When readable,
+	 * recv() into a buffer: 0 ends the loop, data goes to check_echo().
+	 */
+	(void)sock;
+	(void)total;
+	(void)echo;
+	sl_todo("lab06", "the poll() client (exchange_poll)");
+}
+
+/* Send total bytes of CHUNKs, read them back, and check every one came back upper-cased. */
+static void
+ask(const char *host, unsigned short port, unsigned long long total, enum mode mode)
+{
+	struct echo echo = { 0 };
+	int sock;
+
+	printf("Sending %llu bytes of data, in chunks of %d bytes\n", total, CHUNK_LEN);
+	sock = open_first(host, port, 0);
+	if (mode == MODE_POLL)
+		exchange_poll(sock, total, &echo);
+	else
+		exchange_naive(sock, total, &echo);
+	if (!echo.first_printed)
+		print_first(&echo);
+	printf("  %llu bytes received\n", echo.received);
+	close(sock);
+	if (echo.received != total)
+		errx(1, "the server closed after sending back %llu of %llu bytes",
+		     echo.received, total);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned short port = 1060;
+	unsigned long count = 16;
+	enum mode mode = MODE_NAIVE;
+	int ch;
+
+	sl_init_program();
+	while ((ch = getopt_long(argc, argv, "p:m:", options, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			if (sl_parse_port(optarg, &port) == -1)
+				errx(1, "invalid port '%s': expected a number from 0 to 65535",
+				     optarg);
+			break;
+		case 'm':
+			if (strcmp(optarg, "naive") == 0)
+				mode = MODE_NAIVE;
+			else if (strcmp(optarg, "poll") == 0)
+				mode = MODE_POLL;
+			else
+				errx(1, "invalid mode '%s': expected naive or poll", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[0], "server") == 0 && argc == 2) {
+		serve(argv[1], port);
+	} else if (strcmp(argv[0], "client") == 0 && argc <= 3) {
+		if (argc == 3 && sl_parse_ulong(argv[2], 0, MAX_BYTECOUNT, &count) == -1)
+			errx(1, "invalid BYTECOUNT '%s': expected a number from 0 to %llu",
+			     argv[2], MAX_BYTECOUNT);
+		/* Round up to whole chunks, as the Python original does. */
+		ask(argv[1], port, (count + CHUNK_LEN - 1) / CHUNK_LEN * CHUNK_LEN, mode);
+	} else {
+		usage();
+	}
+	return 0;
+}
