@@ -33,8 +33,10 @@ def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=()):
                    "-p", "harness.plugin", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
                    "--rootdir", ROOT, "--socklab-bin", bin_dir,
                    "--socklab-results", results_path, *extra_args]
-        if jobs > 1 and xdist_available():
-            command += ["-p", "xdist", "-n", str(jobs), "--dist", "load"]
+        # A worker costs about half a second to start: a few tests do not pay for many.
+        workers = min(jobs, 1 + 2 * len(labs))
+        if workers > 1 and xdist_available():
+            command += ["-p", "xdist", "-n", str(workers), "--dist", "load"]
         if hidden:
             command.append("--socklab-hidden")
         if wrapper:

@@ -4,7 +4,6 @@ peers split messages into one-byte segments and hang up early, so only a
 recvall() loop gets full marks; the life cycle (handshake, who closes first,
 TIME_WAIT, refused and unanswered connections) is checked on the wire."""
 import re
-import socket
 import time
 
 import pytest
