@@ -32,7 +32,10 @@ def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=()):
         command = [sys.executable, "-m", "pytest", *[lab.grader for lab in labs],
                    "-p", "harness.plugin", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
                    "--rootdir", ROOT, "--socklab-bin", bin_dir,
-                   "--socklab-results", results_path, *extra_args]
+                   "--socklab-results", results_path, *extra_args,
+                   # Inside the lab root everyone is "root": pytest's shared
+                   # /tmp/pytest-of-root may belong to another user. Use our own.
+                   "--basetemp", os.path.join(scratch, "pytest")]
         # A worker costs about half a second to start: a few tests do not pay for many.
         workers = min(jobs, 1 + 2 * len(labs))
         if workers > 1 and xdist_available():
