@@ -68,7 +68,10 @@ FUZZ_SECONDS ?= 300
 # What `make fuzz` fuzzes: the reference codec, or yours with FUZZ_IMPL=labs.
 FUZZ_IMPL ?= $(if $(wildcard solutions),solutions,labs)
 
-.PHONY: all help deps grade test unit fuzz tree clean
+FLAKE_ARGS ?=
+BENCH_ARGS ?=
+
+.PHONY: all help deps grade test unit fuzz bench flake tree clean
 .DEFAULT_GOAL := all
 
 all: $(foreach tree,$(TREES),$(call tree_programs,$(tree),$(BUILD)/$(tree)))
@@ -81,6 +84,8 @@ help:
 	@echo 'make test                 the repository'"'"'s own tests (what CI runs)'
 	@echo 'make fuzz [FUZZ_SECONDS=300] [FUZZ_IMPL=labs]'
 	@echo '                          libFuzzer over the lab 07 NTP decoder and validator'
+	@echo 'make bench                how fast grading is: wall times, floor, overhead, class, lab 06'
+	@echo 'make flake [FLAKE_ARGS=--busy]  grade the solutions 30 times, a few mutants 10; report any flip'
 	@echo 'make deps                 install the Debian packages everything needs'
 	@echo 'make clean                remove build/'
 
@@ -99,6 +104,14 @@ unit: $(COMMON_TESTS) $(call tree_unit_tests,$(IMPL),$(BUILD)/$(IMPL))
 test:
 	@harness/deps test
 	@tests/run
+
+bench:
+	@harness/deps test
+	@"$$(harness/python)" tests/bench/bench.py $(BENCH_ARGS)
+
+flake:
+	@harness/deps test
+	@"$$(harness/python)" tests/bench/flake.py $(FLAKE_ARGS)
 
 fuzz:
 	@harness/deps test

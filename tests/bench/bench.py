@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""make bench: how fast grading is, all figures measured in one run.
+
+    tests/bench/bench.py [--runs N] [--class-size N] [--no-lab06]
+
+Prints: wall time to grade every lab for the solutions and for the untouched
+skeletons (median of --runs); each lab's share; the floor (the longest test,
+which a lab's contract forces, plus the build) and how far above it grading is;
+the per-test overhead (namespace set-up, program start to first line, a pytest
+worker); class throughput with --jobs 1 and 2; lab 06's ratio against iperf3.
+A measurement to read, not a test: it exits 0 unless something could not run.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "selftest"))
+from gradeapi import GRADE, ROOT, grade  # noqa: E402
+
+sys.path.insert(0, ROOT)
+from harness import catalog  # noqa: E402
+
+SPEED_GOAL = 1.5  # grading a correct submission within this many times the floor
+
+
+def median_grade(runs, *args):
+    """(median wall seconds, the last report) of `runs` grade runs."""
+    times, report = [], None
+    for _ in range(runs):
+        report, seconds, _ = grade(*args)
+        times.append(seconds)
+    return statistics.median(times), report
+
+
+def build_seconds(labs):
+    """A fresh parallel build of every solution program, as grading does it."""
+    with tempfile.TemporaryDirectory(prefix="socklab-bench-") as scratch:
+        targets = [os.path.join(scratch, "solutions", lab.directory, lab.program) for lab in labs]
+        started = time.monotonic()
+        subprocess.run(["make", "-s", "-C", ROOT, f"-j{os.cpu_count() or 1}",
+                        f"BUILD={scratch}", *targets], check=True, capture_output=True)
+        return time.monotonic() - started
+
+
+def overhead():
+    """Per-test costs measured inside a lab root (see harness/overhead.py)."""
+    result = subprocess.run([GRADE.replace("grade", "python")], capture_output=True, text=True)
+    python = result.stdout.strip() or sys.executable
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid",
+                            "--fork", "--mount-proc", python, "-m", "harness.overhead"],
+                           capture_output=True, text=True, cwd=ROOT,
+                           env=dict(os.environ, PYTHONPATH=ROOT, SOCKLAB_LAB_ROOT="1"))
+    return probe.stdout.strip() or f"(could not measure: {probe.stderr.strip()[-200:]})"
+
+
+def class_throughput(size, jobs):
+    """Submissions graded per minute: `size` copies of the solutions, --jobs jobs."""
+    with tempfile.TemporaryDirectory(prefix="socklab-class-") as scratch:
+        for number in range(size):
+            shutil.copytree(os.path.join(ROOT, "solutions"), os.path.join(scratch, f"student{number:02d}"))
+        started = time.monotonic()
+        subprocess.run([GRADE, "--class", scratch, "--jobs", str(jobs), "--csv", os.devnull],
+                       capture_output=True, text=True, timeout=3600)
+        seconds = time.monotonic() - started
+    return size / seconds * 60, seconds
+
+
+def lab06_ratio():
+    run = subprocess.run([sys.executable, os.path.join(HERE, "lab06_throughput.py"), "--runs", "2"],
+                         capture_output=True, text=True, timeout=900)
+    lines = [line for line in run.stdout.splitlines() if line.strip()]
+    return lines[-3:] if lines else [f"(could not run: {run.stderr.strip()[-200:]})"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="grade runs per figure (median)")
+    parser.add_argument("--class-size", type=int, default=6, help="submissions in the class")
+    parser.add_argument("--no-lab06", action="store_true", help="skip the iperf3 comparison")
+    args = parser.parse_args()
+    labs = catalog.all_labs()
+    print(f"socklab bench: {len(labs)} labs, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+
+    solutions_wall, report = median_grade(args.runs, "--impl", "solutions")
+    skeletons_wall, _ = median_grade(args.runs, "--impl", "labs")
+    built = build_seconds(labs)
+    tests = [(t["duration"], number, t["name"]) for number, lab in report["labs"].items()
+             for t in lab["tests"]]
+    longest = max(tests)
+    floor = longest[0] + built
+    score = f"{report['score']}/{report['max']}"
+    print(f"\nGrading every lab (median of {args.runs}):")
+    print(f"  solutions  {solutions_wall:6.1f} s   ({score})")
+    print(f"  skeletons  {skeletons_wall:6.1f} s")
+    print(f"\nThe floor: the longest test, lab {longest[1]} {longest[2]} ({longest[0]:.1f} s), "
+          f"plus the build ({built:.1f} s) = {floor:.1f} s")
+    ratio = solutions_wall / floor
+    verdict = "met" if ratio <= SPEED_GOAL else "NOT met"
+    print(f"  solutions take {ratio:.2f} x the floor (goal {SPEED_GOAL} x: {verdict})")
+
+    print("\nEach lab's share (test time summed; alone: that lab graded by itself):")
+    total = sum(t[0] for t in tests)
+    for number, lab in sorted(report["labs"].items()):
+        spent = sum(t["duration"] for t in lab["tests"])
+        alone, _ = median_grade(1, "--impl", "solutions", "--lab", number)
+        print(f"  {number} {lab['program']:<14} {spent:6.1f} s  {100 * spent / total:5.1f} %"
+              f"   alone {alone:5.1f} s   ({len(lab['tests'])} tests)")
+
+    print("\nPer-test overhead:")
+    print("  " + overhead().replace("\n", "\n  "))
+
+    if "--class" in subprocess.run([GRADE, "--help"], capture_output=True, text=True).stdout:
+        print(f"\nClass throughput ({args.class_size} copies of the solutions):")
+        for jobs in (1, 2):
+            per_minute, seconds = class_throughput(args.class_size, jobs)
+            print(f"  --jobs {jobs}: {per_minute:5.1f} submissions/minute ({seconds:.0f} s)")
+    if not args.no_lab06:
+        print("\nLab 06 poll-mode echo against iperf3:")
+        for line in lab06_ratio():
+            print("  " + line.strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
