@@ -23,6 +23,7 @@ usage(void)
 	exit(2);
 }
 
+/* slide: loopback */
 /* 127.0.0.1:port, the only address this lab uses. */
 static struct sockaddr_in
 loopback(unsigned short port)
@@ -35,7 +36,9 @@ loopback(unsigned short port)
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	return addr;
 }
+/* end slide */
 
+/* slide: same-sender */
 /* Does a datagram's source equal the address we sent to (IP and port)? */
 static int
 same_sender(const struct sockaddr_storage *from, const struct sockaddr_in *to)
@@ -46,7 +49,9 @@ same_sender(const struct sockaddr_storage *from, const struct sockaddr_in *to)
 	       in4->sin_addr.s_addr == to->sin_addr.s_addr &&
 	       in4->sin_port == to->sin_port;
 }
+/* end slide */
 
+/* slide: receive-datagram */
 /* Receive one datagram into buf, retrying EINTR; its length. Exits on errors. */
 static size_t
 receive_datagram(int sock, char *buf, size_t size, struct sockaddr_storage *from,
@@ -63,7 +68,9 @@ receive_datagram(int sock, char *buf, size_t size, struct sockaddr_storage *from
 			err(1, "recvfrom");
 	}
 }
+/* end slide */
 
+/* slide: server-setup */
 /* Answer every datagram with its length, forever. */
 static void
 serve(unsigned short port)
@@ -81,7 +88,9 @@ serve(unsigned short port)
 	if (getsockname(sock, (struct sockaddr *)&addr, &addrlen) == -1)
 		err(1, "getsockname");
 	printf("Listening at %s\n", sl_addr_text(&addr, addrlen));
+	/* end slide */
 
+	/* slide: server-loop */
 	for (;;) {
 		struct sockaddr_storage client;
 		socklen_t clientlen;
@@ -99,6 +108,7 @@ serve(unsigned short port)
 		           clientlen) == -1)
 			warn("sendto %s", sl_addr_text(&client, clientlen));
 	}
+	/* end slide */
 }
 
 /* "The time is YYYY-MM-DD HH:MM:SS.ffffff" in local time, into buf. */
@@ -115,6 +125,7 @@ format_time_message(char *buf, size_t size)
 	snprintf(buf, size, "The time is %s.%06ld", stamp, now.tv_nsec / 1000);
 }
 
+/* slide: client-send */
 /* Send the time to the server and print its reply; ignore anyone else. */
 static void
 ask(unsigned short port)
@@ -135,7 +146,9 @@ ask(unsigned short port)
 	if (getsockname(sock, (struct sockaddr *)&self, &selflen) == -1)
 		err(1, "getsockname");
 	printf("The OS assigned me the address %s\n", sl_addr_text(&self, selflen));
+	/* end slide */
 
+	/* slide: client-receive */
 	for (;;) {
 		struct sockaddr_storage from;
 		socklen_t fromlen;
@@ -152,6 +165,7 @@ ask(unsigned short port)
 		printf("The server %s replied '%s'\n", sl_addr_text(&from, fromlen), text);
 		break;
 	}
+	/* end slide */
 	close(sock);
 }
 
