@@ -71,7 +71,7 @@ FUZZ_IMPL ?= $(if $(wildcard solutions),solutions,labs)
 FLAKE_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all help deps grade test unit fuzz bench flake tree clean
+.PHONY: all help deps grade test unit fuzz bench flake tree clean slides demo
 .DEFAULT_GOAL := all
 
 all: $(foreach tree,$(TREES),$(call tree_programs,$(tree),$(BUILD)/$(tree)))
@@ -86,6 +86,9 @@ help:
 	@echo '                          libFuzzer over the lab 07 NTP decoder and validator'
 	@echo 'make bench                how fast grading is: wall times, floor, overhead, class, lab 06'
 	@echo 'make flake [FLAKE_ARGS=--busy]  grade the solutions 30 times, a few mutants 10; report any flip'
+	@echo 'make slides               render every deck in slides/ to build/slides/ (HTML; PDF with Chromium)'
+	@echo 'make demo LAB=NN [EXPERIMENT=name] [IMPL=labs]'
+	@echo '                          run a lab'"'"'s two sides in a lab network and show the packets'
 	@echo 'make deps                 install the Debian packages everything needs'
 	@echo 'make clean                remove build/'
 
@@ -116,6 +119,18 @@ flake:
 fuzz:
 	@harness/deps test
 	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_IMPL)
+
+slides:
+	@harness/deps slides
+	@slides/render $(BUILD)/slides
+
+# The demo runs the reference solution unless IMPL is given on the command line.
+DEMO_IMPL = $(if $(filter command line,$(origin IMPL)),$(IMPL),solutions)
+demo:
+	@test -n "$(LAB)" || { echo 'usage: make demo LAB=NN [EXPERIMENT=name] [IMPL=labs]' >&2; exit 2; }
+	@harness/deps grade
+	@$(MAKE) -s --no-print-directory $(call tree_programs,$(DEMO_IMPL),$(BUILD)/$(DEMO_IMPL))
+	@harness/demo $(LAB) $(if $(EXPERIMENT),$(EXPERIMENT)) --bin $(BUILD)/$(DEMO_IMPL)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""snippets: code on slides is cut from the compiled sources, never retyped.
+
+In a deck, an HTML comment names the source file and a marker, right above a
+fenced code block (an HTML comment is invisible both on the slide and in a
+Markdown viewer):
+
+    <!-- snippet: solutions/01-udp-local/udp_local.c#server-loop -->
+    ```c
+    ...the lines between the markers...
+    ```
+
+In the source, the marker is a pair of comment lines around the lines to cut:
+
+    /* slide: server-loop */
+    ...
+    /* end slide */
+
+Markers may nest; marker lines inside a snippet are left out of it. The cut
+lines lose their common leading indentation and have tabs expanded to four
+spaces, so a snippet starts at the left margin of the slide.
+
+    python3 slides/snippets.py check [DECK.md...]    exit 1 if a snippet differs
+    python3 slides/snippets.py update [DECK.md...]   rewrite snippets from the source
+Without decks, every slides/[0-9][0-9]-*.md.
+"""
+import glob
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SNIPPET = re.compile(r"<!--\s*snippet:\s*(?P<path>[^#\s]+)#(?P<marker>[\w.-]+)\s*-->")
+BEGIN = re.compile(r"^\s*/\*\s*slide:\s*(?P<marker>[\w.-]+)\s*\*/\s*$")
+END = re.compile(r"^\s*/\*\s*end slide\s*\*/\s*$")
+FENCE = re.compile(r"^(?P<fence>```+|~~~+)(?P<info>.*)$")
+TAB_WIDTH = 4
+
+
+class SnippetError(Exception):
+    """A snippet comment or a marker that cannot be resolved."""
+
+
+def decks(root=ROOT):
+    """The slide decks, in order."""
+    return sorted(glob.glob(os.path.join(root, "slides", "[0-9][0-9]-*.md")))
+
+
+def markers(source_text):
+    """{marker: [lines]} of one source file (see the module docstring)."""
+    found, open_markers = {}, []
+    for number, line in enumerate(source_text.splitlines(), 1):
+        begin = BEGIN.match(line)
+        if begin:
+            name = begin["marker"]
+            if name in found or any(name == n for n, _ in open_markers):
+                raise SnippetError(f"line {number}: marker '{name}' is used twice")
+            open_markers.append((name, number))
+            found[name] = []
+            continue
+        if END.match(line):
+            if not open_markers:
+                raise SnippetError(f"line {number}: '/* end slide */' without a marker")
+            open_markers.pop()
+            continue
+        for name, _ in open_markers:
+            found[name].append(line)
+    if open_markers:
+        name, number = open_markers[-1]
+        raise SnippetError(f"line {number}: marker '{name}' is never ended")
+    return {name: tidy(lines) for name, lines in found.items()}
+
+
+def tidy(lines):
+    """Tabs expanded, common indentation removed, blank lines at both ends dropped."""
+    lines = [line.expandtabs(TAB_WIDTH).rstrip() for line in lines]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    indents = [len(line) - len(line.lstrip(" ")) for line in lines if line]
+    cut = min(indents, default=0)
+    return [line[cut:] for line in lines]
+
+
+def cut(path, marker, root=ROOT, cache=None):
+    """The lines of marker in path (relative to root)."""
+    cache = {} if cache is None else cache
+    if path not in cache:
+        full = os.path.join(root, path)
+        if not os.path.isfile(full):
+            raise SnippetError(f"source file {path} does not exist")
+        with open(full, encoding="utf-8") as source:
+            try:
+                cache[path] = markers(source.read())
+            except SnippetError as error:
+                raise SnippetError(f"{path}: {error}") from None
+    if marker not in cache[path]:
+        raise SnippetError(f"{path} has no marker '/* slide: {marker} */'")
+    return cache[path][marker]
+
+
+def blocks(deck_lines):
+    """(comment line index, path, marker, first code line index, end fence index)
+    for every snippet of a deck."""
+    index = 0
+    while index < len(deck_lines):
+        match = SNIPPET.search(deck_lines[index])
+        if match:
+            fence = FENCE.match(deck_lines[index + 1]) if index + 1 < len(deck_lines) else None
+            if not fence:
+                raise SnippetError(f"line {index + 1}: a snippet comment must be followed "
+                                   "at once by a fenced code block")
+            close = index + 2
+            while close < len(deck_lines) and deck_lines[close].rstrip() != fence["fence"]:
+                close += 1
+            if close == len(deck_lines):
+                raise SnippetError(f"line {index + 2}: the code block is never closed")
+            yield index, match["path"], match["marker"], index + 2, close
+            index = close
+        index += 1
+
+
+def process(deck, update=False, root=ROOT, cache=None):
+    """Compare (or rewrite) a deck's snippets; returns a list of problems."""
+    with open(deck, encoding="utf-8") as handle:
+        lines = handle.read().split("\n")
+    problems, rewritten, kept = [], [], 0
+    name = os.path.relpath(deck, root)
+    try:
+        found = list(blocks(lines))
+    except SnippetError as error:
+        return [f"{name}: {error}"]
+    for comment, path, marker, first, close in found:
+        try:
+            want = cut(path, marker, root, cache)
+        except SnippetError as error:
+            problems.append(f"{name}:{comment + 1}: {error}")
+            continue
+        have = lines[first:close]
+        rewritten += lines[kept:first] + want
+        kept = close
+        if have != want and not update:
+            problems.append(f"{name}:{first + 1}: the snippet {path}#{marker} differs from "
+                            f"the source:\n{diff(want, have)}")
+    if update and not problems:
+        rewritten += lines[kept:]
+        if rewritten != lines:
+            with open(deck, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(rewritten))
+            print(f"updated {name}")
+    return problems
+
+
+def diff(want, have):
+    import difflib
+    return "\n".join(difflib.unified_diff(want, have, "source", "slide", lineterm="", n=1))
+
+
+def main(argv):
+    if not argv or argv[0] not in ("check", "update"):
+        print("usage: snippets.py check|update [DECK.md...]", file=sys.stderr)
+        return 2
+    cache, problems = {}, []
+    chosen = argv[1:] or decks()
+    for deck in chosen:
+        problems += process(deck, update=argv[0] == "update", cache=cache)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print("snippets: run `python3 slides/snippets.py update` to copy the source into "
+              "the slides", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
