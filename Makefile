@@ -88,7 +88,8 @@ help:
 	@echo 'make flake [FLAKE_ARGS=--busy]  grade the solutions 30 times, a few mutants 10; report any flip'
 	@echo 'make slides               render every deck in slides/ to build/slides/ (HTML; PDF with Chromium)'
 	@echo 'make demo LAB=NN [EXPERIMENT=name] [IMPL=labs]'
-	@echo '                          run a lab'"'"'s two sides in a lab network and show the packets'
+	@echo '                          run a lab'"'"'s two sides in a lab network and show the packets;'
+	@echo '                          the reference solution unless IMPL is given; `make demo` lists them'
 	@echo 'make deps                 install the Debian packages everything needs'
 	@echo 'make clean                remove build/'
 
@@ -127,10 +128,8 @@ slides:
 # The demo runs the reference solution unless IMPL is given on the command line.
 DEMO_IMPL = $(if $(filter command line,$(origin IMPL)),$(IMPL),solutions)
 demo:
-	@test -n "$(LAB)" || { echo 'usage: make demo LAB=NN [EXPERIMENT=name] [IMPL=labs]' >&2; exit 2; }
 	@harness/deps grade
-	@$(MAKE) -s --no-print-directory $(call tree_programs,$(DEMO_IMPL),$(BUILD)/$(DEMO_IMPL))
-	@harness/demo $(LAB) $(if $(EXPERIMENT),$(EXPERIMENT)) --bin $(BUILD)/$(DEMO_IMPL)
+	@harness/demo $(if $(LAB),$(LAB),--list) $(EXPERIMENT) --impl $(DEMO_IMPL)
 
 clean:
 	rm -rf $(BUILD)

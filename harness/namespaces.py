@@ -65,10 +65,11 @@ def _lab_root_command():
             "--fork", "--mount-proc", "--kill-child"]
 
 
-def reexec_in_lab_root(argv):
-    """Replace this process by `python3 -m harness ARGV` inside a fresh lab root."""
+def reexec_in_lab_root(argv, module="harness"):
+    """Replace this process by `python3 -m MODULE ARGV` inside a fresh lab root."""
+    # module: the grader by default; harness/demo re-enters as harness.demo.
     os.environ[ENV_LAB_ROOT] = "1"
-    command = _lab_root_command() + [sys.executable, "-m", "harness", *argv]
+    command = _lab_root_command() + [sys.executable, "-m", module, *argv]
     os.execvp(command[0], command)
 
 

@@ -1,0 +1,222 @@
+"""`harness/demo` (behind `make demo`): run a lab's two sides in a fresh lab
+network and show what happened: each program's output, then every packet that
+crossed the network, decoded like tcpdump, then what to notice.
+
+    harness/demo NN [EXPERIMENT] [--impl solutions|labs|DIR]
+    harness/demo --list
+
+The scenarios live in harness/demos/labNN.py: a dict EXPERIMENTS of functions
+taking a Demo, the default one under the name "". The lab network and the
+programs are the grader's own (labnet.py, lab.py, process.py); like the grader,
+the demo re-executes itself in a lab root, so it needs no privileges.
+"""
+import argparse
+import importlib
+import os
+import signal
+import sys
+import textwrap
+
+from harness import catalog, namespaces
+from harness.build import Implementation
+from harness.capture import Capture
+from harness.lab import Lab
+from harness.process import ProgramFailure, describe_exit
+
+LINE_LIMIT = 160  # longer output lines are cut, saying how long they were
+
+
+class Demo:
+    """One scenario's world: the lab network, the programs, the capture."""
+
+    def __init__(self, program):
+        self.lab = Lab(program)
+        self.net = self.lab.net
+        self.name = self.lab.name
+        self.capture = None
+        self._shown = []  # (program, host name), in start order
+
+    # -- building and running ----------------------------------------------------
+
+    @property
+    def host(self):
+        """The default host: a private loopback."""
+        return self.lab.host
+
+    def start_capture(self):
+        """Capture from now on, on every host built so far (switches excepted);
+        with none built yet, on the default host."""
+        if not self.net.hosts:
+            self.host  # built on first use
+        hosts = [h for h in self.net.hosts.values() if not h.name.startswith("switch-")]
+        self.capture = Capture(hosts)
+
+    def run(self, *args, host=None, lifetime=30):
+        """Start the lab's program with args on host (default: the loopback host)."""
+        host = host or self.host
+        program = self.lab.run(*args, host=host, lifetime=lifetime)
+        self._shown.append((program, host.name))
+        return program
+
+    def command(self, argv, host=None, label=None, lifetime=30):
+        """Start any other command (nc, a shell line) on host, shown like a program."""
+        host = host or self.host
+        program = host.run(list(argv), label=label, lifetime=lifetime)
+        self._shown.append((program, host.name))
+        return program
+
+    def expect(self, program, pattern, timeout=5):
+        """Wait for program's line matching pattern; a clear stop if it never comes."""
+        try:
+            return program.expect(pattern, timeout=timeout)
+        except ProgramFailure as failure:
+            raise DemoFailure(str(failure)) from None
+
+    def fail(self, text):
+        """Stop the scenario: the program did not do its part."""
+        raise DemoFailure(text)
+
+    def say(self, text):
+        """Narrate a step as it happens."""
+        print(f"  * {text}", flush=True)
+
+    # -- the report ------------------------------------------------------------
+
+    def finish(self, notice, ip_details=False):
+        """Stop everything; print outputs, packets, and what to notice."""
+        for program, _ in self._shown:
+            if program.poll() is None:
+                program.stopped_by_demo = True
+        packets = self.capture.stop() if self.capture else []
+        self.lab.teardown()
+        print("\nWhat each program printed:")
+        many_hosts = len({name for _, name in self._shown}) > 1
+        for program, host in self._shown:
+            where = f"   (on {host})" if many_hosts else ""
+            print(f"\n  $ {program.label}{where}")
+            lines = [f"    {cut(line)}" for line in program.stdout]
+            lines += [f"    stderr: {cut(line)}" for line in program.stderr]
+            print("\n".join(lines) if lines else "    (nothing)")
+            ending = ("stopped by the demo" if getattr(program, "stopped_by_demo", False)
+                      else describe_exit(program.poll()))
+            print(f"    [{ending}]")
+        if self.capture:
+            lines, hidden = self.capture.lines(show_host=len(self.net.hosts) > 1,
+                                               ip_details=ip_details)
+            print(f"\nPackets, captured inside the lab network ({len(packets) - hidden}; "
+                  "seconds since the first):")
+            print("\n".join(f"  {line}" for line in lines) or "  (none)")
+            if hidden:
+                print(f"  (and {hidden} IPv6 neighbour-discovery packets, not shown)")
+        print("\nWhat to notice:")
+        print(textwrap.indent(textwrap.dedent(notice).strip(), "  "))
+
+
+class DemoFailure(RuntimeError):
+    """A scenario could not go on (the program did not do its part)."""
+
+
+def cut(line):
+    return line if len(line) <= LINE_LIMIT else f"{line[:LINE_LIMIT]}… ({len(line)} characters)"
+
+
+def scenarios(lab):
+    """The demo module of a lab, or None if it has none yet."""
+    try:
+        return importlib.import_module(f"harness.demos.lab{lab.number}")
+    except ModuleNotFoundError as error:
+        if error.name != f"harness.demos.lab{lab.number}":
+            raise
+        return None
+
+
+def list_demos():
+    for lab in catalog.all_labs():
+        module = scenarios(lab)
+        if module is None:
+            print(f"lab {lab.number} {lab.program}: no demo yet")
+            continue
+        for name, function in module.EXPERIMENTS.items():
+            command = f"make demo LAB={lab.number}" + (f" EXPERIMENT={name}" if name else "")
+            print(f"{command:<42} {first_line(function)}")
+
+
+def first_line(function):
+    return (function.__doc__ or "").strip().splitlines()[0]
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="demo", description="Run a lab's two sides in a lab network and show the packets.")
+    parser.add_argument("lab", nargs="?", metavar="NN", help="the lab, e.g. 01")
+    parser.add_argument("experiment", nargs="?", default="", metavar="EXPERIMENT",
+                        help="one of the lab's experiments (see --list); default: the exchange")
+    parser.add_argument("--impl", default="solutions", metavar="solutions|labs|DIR",
+                        help="whose programs to run: the reference solutions (default), "
+                             "your labs/, or a submission directory")
+    parser.add_argument("--list", action="store_true", help="list every demo and experiment")
+    args = parser.parse_args(argv)
+    if not args.list and not args.lab:
+        parser.error("which lab? e.g. `harness/demo 01`, or --list")
+    return args
+
+
+def enter_lab_root(argv):
+    if namespaces.in_lab_root():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        return
+    reason = namespaces.unavailable_reason()
+    if reason is not None:
+        raise SystemExit(f"demo: {reason}; the demos need private lab networks")
+    namespaces.reexec_in_lab_root(argv, module="harness.demo")
+
+
+def main(argv):
+    args = parse_args(argv)
+    if args.list:
+        list_demos()
+        return 0
+    (lab,) = catalog.select([args.lab])
+    module = scenarios(lab)
+    if module is None:
+        raise SystemExit(f"demo: lab {lab.number} has no demo yet")
+    if args.experiment not in module.EXPERIMENTS:
+        known = ", ".join(name for name in module.EXPERIMENTS if name)
+        raise SystemExit(f"demo: lab {lab.number} has no experiment {args.experiment!r}; "
+                         f"it has: {known}")
+    impl = Implementation(args.impl)
+    if not namespaces.in_lab_root():
+        ok, output = impl.build_lab(lab)
+        if not ok:
+            raise SystemExit(f"demo: {lab.program} did not build:\n{output}")
+        enter_lab_root([*argv_with_absolute_impl(argv, args.impl)])
+    function = module.EXPERIMENTS[args.experiment]
+    title = f"make demo LAB={lab.number}" + (f" EXPERIMENT={args.experiment}"
+                                           if args.experiment else "")
+    print(f"== {title}: {first_line(function)}  [{impl.describe()}]", flush=True)
+    demo = Demo(impl.program_path(lab))
+    try:
+        function(demo)
+    except DemoFailure as failure:
+        demo.lab.teardown()
+        print(f"\ndemo: the scenario stopped: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def argv_with_absolute_impl(argv, impl):
+    """argv with --impl DIR made absolute (the lab root may start elsewhere)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--impl":
+            skip = True
+        elif not arg.startswith("--impl="):
+            kept.append(arg)
+    absolute = impl if impl in ("labs", "solutions") else os.path.abspath(impl)
+    return kept + ["--impl", absolute]
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

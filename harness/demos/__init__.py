@@ -1,0 +1,1 @@
+"""The demos of `make demo`: one module per lab, labNN.py, with its EXPERIMENTS."""
