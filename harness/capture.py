@@ -86,13 +86,12 @@ class Capture:
         """tcpdump-like text for every packet, with times relative to the first;
         and how many IPv6 housekeeping packets were left out."""
         decoder = Decoder(ip_details)
-        start = self.packets[0].time if self.packets else 0.0
-        rows, hidden = [], 0
-        for packet in self.packets:
-            described = decoder.describe(packet)
-            if described is None:
-                hidden += 1
-                continue
+        shown = [(packet, decoder.describe(packet)) for packet in self.packets]
+        hidden = sum(1 for _, described in shown if described is None)
+        shown = [(packet, described) for packet, described in shown if described is not None]
+        start = shown[0][0].time if shown else 0.0
+        rows = []
+        for packet, described in shown:
             where = f"{packet.host} {packet.interface}" if show_host else packet.interface
             direction = "Out" if packet.outgoing else "In "
             rows.append((f"{packet.time - start:9.6f}", where, direction, described))
@@ -168,6 +167,8 @@ class Decoder:
             return f"{source} > {destination}: " + icmp(body, length)
         if proto == 58:
             return f"{source} > {destination}: " + icmp6(body, length)
+        if proto == 2:
+            return f"{source} > {destination}: " + igmp(body, length)
         return f"{source} > {destination}: protocol {proto}, length {length}"
 
     def tcp(self, source, destination, body, length):
@@ -250,6 +251,25 @@ def icmp6(body, length):
     if kind == 2:
         return f"ICMP6 packet too big (mtu {struct.unpack('!I', body[4:8])[0]}), length {length}"
     return f"ICMP6 {names.get((kind, code), f'type {kind} code {code}')}, length {length}"
+
+
+def igmp(body, length):
+    kind = body[0]
+    if kind in (0x12, 0x16, 0x17):
+        group = ipaddress.IPv4Address(body[4:8])
+        name = {0x12: "v1 report", 0x16: "v2 report", 0x17: "leave"}[kind]
+        return f"IGMP {name} {group}, length {length}"
+    if kind == 0x22:
+        records, offset, groups = struct.unpack("!H", body[6:8])[0], 8, []
+        for _ in range(records):
+            record, sources = body[offset], struct.unpack("!H", body[offset + 2:offset + 4])[0]
+            action = {3: "leave", 4: "join"}.get(record, f"record {record}")
+            groups.append(f"{action} {ipaddress.IPv4Address(body[offset + 4:offset + 8])}")
+            offset += 8 + 4 * sources + body[offset + 1] * 4
+        return f"IGMP v3 report, {', '.join(groups)}, length {length}"
+    if kind == 0x11:
+        return f"IGMP query, length {length}"
+    return f"IGMP type 0x{kind:02x}, length {length}"
 
 
 def arp(data):

@@ -26,6 +26,15 @@ SHOWS = {
                       r"'I am the server, honest'"],
     ("01", "no-server"): [r".*ICMP 127\.0\.0\.1 udp port 1060 unreachable, length 74"],
     ("01", "size"): [r".*UDP, length 65507: .*", r".*\[Errno 90\] Message too long"],
+    ("03", ""): [r"router1 to-sender Out IP 10\.0\.1\.2 > 10\.0\.1\.1: ICMP 10\.0\.2\.2 udp port "
+                 r"1060 unreachable - need to frag \(mtu 1400\)", r"\s+Actual MTU: 1400"],
+    ("03", "fragments"): [r"router1 to-far +Out IP 10\.0\.1\.1 > 10\.0\.2\.2: fragment id \d+, "
+                          r"offset 2752, length 1256"],
+    ("04", ""): [rf"{host} lan0 In  IP 10\.0\.2\.1\.\d+ > 10\.0\.2\.255\.1060: UDP, length 19"
+                 for host in ("h2", "h3", "h4")],
+    ("04", "multicast"): [r"h2 lan0 Out IP 10\.0\.2\.2 > 224\.0\.0\.22: IGMP v3 report, join 239\.1\.2\.3",
+                          r"h1 lan0 Out IP 10\.0\.2\.1\.\d+ > 239\.1\.2\.3\.1060: UDP, length 19: "
+                          r"'Broadcast datagram!' \(IP length 47, DF, ttl 1\)"],
 }
 
 

@@ -1,0 +1,75 @@
+"""Lab 03 demos: big_sender finds the path MTU through routers."""
+import socket
+
+from harness.peers.lab03_paths import routed_path
+
+IP_MTU_DISCOVER, IP_PMTUDISC_DONT = 10, 0  # Linux <netinet/in.h>; Python does not name them
+
+
+def find_mtu(demo, mtus, notice):
+    path = routed_path(demo.net, mtus)
+    demo.start_capture()
+    demo.say(f"the path: {path.describe()}")
+    demo.say(f"run big_sender on sender, towards far ({path.far_address})")
+    sender = demo.run(path.far_address, host=path.sender)
+    sender.wait(5)
+    demo.finish(notice, ip_details=True)
+
+
+def behind_a_router(demo):
+    """big_sender learns a 1400-byte bottleneck from a router's ICMP"""
+    find_mtu(demo, (9000, 1400), """
+        The first probe, 65507 bytes, never reached the wire: the sender's own kernel
+        refused it (send() failed with EMSGSIZE, the first "Alas"), because its link
+        carries 9000. The next probe, 8972 bytes + 28 of headers = 9000, left with DF
+        set and reached router1, whose next link carries only 1400: it dropped the
+        packet and sent ICMP "need to frag (mtu 1400)" back. The kernel cached 1400
+        for this destination (IP_MTU now says so), and a probe of 1372 bytes went
+        through; far answered "port unreachable", which only proves it arrived whole.
+        """)
+
+
+def two_routers(demo):
+    """two routers, two complaints: 9000, then 4000, then 1400"""
+    find_mtu(demo, (9000, 4000, 1400), """
+        Each router only knows its own next link: router1 complained about 4000,
+        router2 (further on, so its ICMP arrives a little later) about 1400. Path-MTU
+        discovery takes one round trip per bottleneck, and the program must wait for
+        each verdict, a bounded time, before it believes a probe got through.
+        """)
+
+
+def loopback(demo):
+    """on the loopback, the largest IPv4 packet is the limit"""
+    demo.start_capture()
+    demo.say("run big_sender towards 127.0.0.1 (the loopback's MTU is 65536)")
+    sender = demo.run("127.0.0.1")
+    sender.wait(5)
+    demo.finish("""
+        No router, no ICMP "need to frag": the loopback carries 65536-byte packets, but
+        an IPv4 packet cannot be longer than 65535 bytes (a 16-bit length field), so the
+        65507-byte probe, the largest UDP datagram there is, went through in one piece.
+        """, ip_details=True)
+
+
+def fragments(demo):
+    """without DF, a 4000-byte datagram is cut into fragments instead"""
+    path = routed_path(demo.net, (9000, 1400))
+    demo.start_capture()
+    demo.say(f"the path: {path.describe()}")
+    demo.say("a Python socket with IP_PMTUDISC_DONT (no DF) sends 4000 bytes to far")
+    with path.sender.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
+        sock.sendto(b"#" * 4000, (path.far_address, 1060))
+    demo.finish("""
+        The datagram left the sender whole (9000 is enough), without DF. router1 cut it
+        into three fragments that fit 1400 bytes; only the first carries the UDP header
+        with the ports, the others are just offsets into the datagram. far reassembled
+        them (and answered "port unreachable", since nobody listens). Lose any one
+        fragment and the whole datagram is lost: why this lab sets DF and finds the
+        path MTU instead.
+        """, ip_details=True)
+
+
+EXPERIMENTS = {"": behind_a_router, "two-routers": two_routers, "loopback": loopback,
+               "fragments": fragments}
