@@ -55,6 +55,7 @@ open_probe_socket(const char *host, const char *port, char *why, size_t size)
 			snprintf(why, size, "socket: %s", strerror(errno));
 			continue;
 		}
+		/* slide: probe-options */
 		/* DO: never fragment, refuse what the route cannot carry. RECVERR: keep
 		 * each ICMP error (with the router's MTU) in the socket's error queue. */
 		if (setsockopt(sock, IPPROTO_IP, IP_MTU_DISCOVER, &pmtudisc,
@@ -62,6 +63,7 @@ open_probe_socket(const char *host, const char *port, char *why, size_t size)
 		    setsockopt(sock, IPPROTO_IP, IP_RECVERR, &on, sizeof on) == 0 &&
 		    connect(sock, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
+		/* end slide */
 		saved = errno;
 		snprintf(why, size, "cannot set up a socket to %s: %s",
 		         sl_addr_text(ai->ai_addr, ai->ai_addrlen), strerror(saved));
@@ -73,6 +75,7 @@ open_probe_socket(const char *host, const char *port, char *why, size_t size)
 	return sock;
 }
 
+/* slide: path-mtu */
 /* The kernel's current idea of the path MTU to the connected peer, or -1. */
 static int
 path_mtu(int sock)
@@ -84,6 +87,7 @@ path_mtu(int sock)
 		return -1;
 	return mtu;
 }
+/* end slide */
 
 /* Say which router refused a probe and what MTU it gave for its next link. */
 static void
@@ -98,6 +102,7 @@ report_router(struct sock_extended_err *ee)
 	       (unsigned)ee->ee_info);
 }
 
+/* slide: read-queued-error */
 /* Read one queued error. Returns its errno value (EMSGSIZE for "too big",
  * ECONNREFUSED for a port unreachable, ...), 0 if the queue is empty, -1 on
  * failure. A router's "fragmentation needed" is reported on stdout. */
@@ -128,6 +133,7 @@ read_queued_error(int sock)
 	}
 	return 0;
 }
+/* end slide */
 
 /* Empty the error queue (stale complaints about earlier probes). */
 static void
@@ -141,6 +147,7 @@ drain_errors(int sock)
 		err(1, "recvmsg MSG_ERRQUEUE");
 }
 
+/* slide: await-verdict */
 /* Wait until the deadline for an ICMP complaint about the probe just sent. Silence
  * or a port unreachable from the far end both mean the probe got there whole. */
 static enum verdict
@@ -170,7 +177,9 @@ await_verdict(int sock, double deadline)
 			errx(1, "the probe did not reach its destination: %s", strerror(e));
 	}
 }
+/* end slide */
 
+/* slide: try-probe */
 /* Send one probe of size bytes and judge it before the deadline end: TOO_BIG when
  * send() refuses it or a router sends it back, PASSED otherwise. */
 static enum verdict
@@ -188,7 +197,9 @@ try_probe(int sock, const char *probe, size_t size, double end)
 	}
 	return await_verdict(sock, until < end ? until : end);
 }
+/* end slide */
 
+/* slide: find-path-mtu */
 /* Probe with the biggest datagram UDP allows, then at the path MTU the kernel has
  * learnt, until a probe passes or time is up; return the MTU that passed. */
 static int
@@ -211,6 +222,7 @@ find_path_mtu(int sock)
 	}
 	return (int)size + HEADERS;
 }
+/* end slide */
 
 int
 main(int argc, char *argv[])

@@ -84,6 +84,7 @@ print_datagrams(int sock)
 	}
 }
 
+/* slide: serve */
 /* Listen at local (any address, a unicast one, or a broadcast one); with a group,
  * listen on local's port at any address and join the group on local's interface. */
 static _Noreturn void
@@ -121,7 +122,9 @@ serve(struct sockaddr_in local, const struct in_addr *group)
 		printf("Listening for datagrams at %s\n", sl_addr_text(&bound, boundlen));
 	print_datagrams(sock);
 }
+/* end slide */
 
+/* slide: send-message */
 /* Send the message to target (a broadcast or any address); with a group, send to
  * the group on target's port, out of the interface of target's address. */
 static void
@@ -152,6 +155,7 @@ send_message(struct sockaddr_in target, const struct in_addr *group)
 	printf("Sent '%s' to %s\n", MESSAGE, sl_addr_text(&target, sizeof target));
 	close(sock);
 }
+/* end slide */
 
 int
 main(int argc, char *argv[])
