@@ -157,7 +157,7 @@ class Decoder:
             sport, dport, udp_length = struct.unpack("!HHH", body[:6])
             payload = body[8:udp_length]
             text = f"{source}.{sport} > {destination}.{dport}: UDP, length {udp_length - 8}"
-            if 123 in (sport, dport) and len(payload) >= 48:
+            if looks_like_ntp(sport, dport, payload):
                 return text + ": " + ntp(payload)
             return text + preview(payload)
         if proto == socket.IPPROTO_TCP:
@@ -281,6 +281,16 @@ def arp(data):
     return f"ARP, Reply {sender} is-at {mac}"
 
 
+def looks_like_ntp(sport, dport, payload):
+    """NTP's port, or (for the demos' test servers on any port) exactly 48 bytes
+    that start like an NTPv3/v4 client or server packet."""
+    if len(payload) < 48:
+        return False
+    version, mode = (payload[0] >> 3) & 7, payload[0] & 7
+    return 123 in (sport, dport) or (len(payload) == 48 and version in (3, 4)
+                                      and mode in (3, 4))
+
+
 def ntp(payload):
     """'NTPv4, client, stratum S, transmit T' and so on, for an NTP packet."""
     first, stratum = payload[0], payload[1]
@@ -289,7 +299,11 @@ def ntp(payload):
     names = ("reference", "originate", "receive", "transmit")
     shown = ", ".join(f"{name} {ntp_time(stamp)}" for name, stamp in zip(names, stamps)
                       if stamp)
-    return (f"NTPv{version}, {NTP_MODES.get(mode, f'mode {mode}')}, stratum {stratum}"
+    leap = first >> 6
+    extra = f", leap {leap}" if leap else ""
+    if stratum == 0 and mode == 4:
+        extra += f", kiss code {quote(payload[12:16])}"
+    return (f"NTPv{version}, {NTP_MODES.get(mode, f'mode {mode}')}, stratum {stratum}{extra}"
             + (f", {shown}" if shown else ""))
 
 

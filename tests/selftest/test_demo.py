@@ -32,6 +32,10 @@ SHOWS = {
                           r"offset 2752, length 1256"],
     ("04", ""): [rf"{host} lan0 In  IP 10\.0\.2\.1\.\d+ > 10\.0\.2\.255\.1060: UDP, length 19"
                  for host in ("h2", "h3", "h4")],
+    ("07", ""): [r".*127\.0\.0\.1\.123 > 127\.0\.0\.1\.\d+: UDP, length 48: NTPv4, server, "
+                 r"stratum 5, reference [\d.]+, originate [\d.]+, receive [\d.]+, transmit",
+                 r"\s+T4 = .*"],
+    ("07", "kiss"): [r".*NTPv4, server, stratum 0, leap 3, kiss code RATE, .*"],
     ("04", "multicast"): [r"h2 lan0 Out IP 10\.0\.2\.2 > 224\.0\.0\.22: IGMP v3 report, join 239\.1\.2\.3",
                           r"h1 lan0 Out IP 10\.0\.2\.1\.\d+ > 239\.1\.2\.3\.1060: UDP, length 19: "
                           r"'Broadcast datagram!' \(IP length 47, DF, ttl 1\)"],
