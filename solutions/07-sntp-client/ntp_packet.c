@@ -90,6 +90,7 @@ ntp_decode(const unsigned char *data, size_t len, struct ntp_packet *packet)
 	return 0;
 }
 
+/* slide: validate */
 enum ntp_verdict
 ntp_validate(const struct ntp_packet *reply, uint64_t sent)
 {
@@ -110,6 +111,7 @@ ntp_validate(const struct ntp_packet *reply, uint64_t sent)
 		return NTP_ZERO_TRANSMIT;
 	return NTP_OK;
 }
+/* end slide */
 
 const char *
 ntp_verdict_text(enum ntp_verdict verdict)
@@ -144,6 +146,7 @@ ntp_from_timespec(const struct timespec *ts)
 	return (uint64_t)seconds << 32 | fraction;
 }
 
+/* slide: to-timespec */
 struct timespec
 ntp_to_timespec(uint64_t ntp, const struct timespec *near)
 {
@@ -165,6 +168,7 @@ ntp_to_timespec(uint64_t ntp, const struct timespec *near)
 	}
 	return ts;
 }
+/* end slide */
 
 double
 ntp_interval_seconds(int64_t interval)
@@ -185,6 +189,7 @@ ntp_interval_from_seconds(double seconds)
 	return (int64_t)units;
 }
 
+/* slide: offset-delay */
 /* A difference computed modulo 2^64, read as signed (two's complement). */
 static inline int64_t
 as_signed(uint64_t d)
@@ -214,3 +219,4 @@ ntp_delay(uint64_t t1, uint64_t t2, uint64_t t3, uint64_t t4)
 {
 	return as_signed((t4 - t1) - (t3 - t2));
 }
+/* end slide */

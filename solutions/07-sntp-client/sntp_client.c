@@ -53,6 +53,7 @@ same_address(const struct sockaddr_storage *from, const struct addrinfo *server)
 	       memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
 }
 
+/* slide: send-request */
 /* Send a request stamped with the clock. Sets *t1 to the exact send time and
  * *sent to the transmit timestamp on the wire, which the reply must echo. */
 static void
@@ -74,6 +75,7 @@ send_request(int sock, const struct addrinfo *server, uint64_t *t1, uint64_t *se
 	           server->ai_addrlen) == -1)
 		err(1, "sendto %s", sl_addr_text(server->ai_addr, server->ai_addrlen));
 }
+/* end slide */
 
 /* Wait until the monotonic deadline for a datagram. 1 with it in buf (*len
  * bytes, from *from, arrived at *arrival by the clock), 0 if the deadline passed. */
@@ -180,6 +182,7 @@ examine(const unsigned char *buf, size_t len, const struct sockaddr_storage *fro
 	return VALID;
 }
 
+/* slide: query */
 /*
  * Up to TRIES times: send a request and wait up to `timeout` seconds for a
  * reply that passes every check. Returns the exit status: 0 after printing
@@ -220,6 +223,7 @@ query(int sock, const struct addrinfo *server, double timeout)
 	warnx("no valid reply from %s after %d tries, giving up", name, TRIES);
 	return 1;
 }
+/* end slide */
 
 int
 main(int argc, char *argv[])
