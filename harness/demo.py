@@ -21,7 +21,7 @@ from harness import catalog, namespaces
 from harness.build import Implementation
 from harness.capture import Capture
 from harness.lab import Lab
-from harness.process import ProgramFailure, describe_exit
+from harness.process import NOT_IMPLEMENTED_EXIT, ProgramFailure, describe_exit
 
 LINE_LIMIT = 160  # longer output lines are cut, saying how long they were
 
@@ -108,6 +108,11 @@ class Demo:
             print("\n".join(f"  {line}" for line in lines) or "  (none)")
             if hidden:
                 print(f"  (and {hidden} IPv6 neighbour-discovery packets, not shown)")
+        unfinished = [program.label for program, _ in self._shown
+                      if program.poll() == NOT_IMPLEMENTED_EXIT]
+        if unfinished:
+            print(f"\nNote: `{unfinished[0]}` is not implemented yet (it exited 3); what "
+                  "follows describes what a finished program does.")
         print("\nWhat to notice:")
         print(textwrap.indent(textwrap.dedent(notice).strip(), "  "))
 

@@ -17,7 +17,8 @@ def serve(demo, host, *args):
 def send(demo, host, *args):
     client = demo.run("client", *args, host=host)
     if client.wait(5) != 0:
-        demo.fail(f"the client on {host.name} did not send")
+        said = client.stderr[-1] if client.stderr else "nothing on stderr"
+        demo.fail(f"`{client.label}` on {host.name} did not send: {said}")
     return client
 
 
