@@ -150,3 +150,29 @@ def test_every_slide_shows_something_and_fits(rendered):
                 problems.append(f"{where}: blank ({slide['colours']} colours)")
             problems += [f"{where}: {what}" for what in slide["overflow"]]
     assert not problems, "\n".join(problems)
+
+
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def test_every_diagram_is_well_formed_and_every_image_exists():
+    import glob
+    import xml.etree.ElementTree as ElementTree
+    diagrams = sorted(glob.glob(os.path.join(ROOT, "slides", "diagrams", "*.svg")))
+    assert diagrams, "no diagrams in slides/diagrams/"
+    for diagram in diagrams:
+        root = ElementTree.parse(diagram).getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg", f"{diagram} is not an SVG"
+        assert root.find("{http://www.w3.org/2000/svg}title") is not None, \
+            f"{diagram} has no <title> (what a screen reader says)"
+    pages = snippets.decks() + sorted(glob.glob(os.path.join(ROOT, "labs", "*", "README.md")))
+    used = set()
+    for page in pages:
+        with open(page) as text:
+            for target in IMAGE.findall(text.read()):
+                path = os.path.normpath(os.path.join(os.path.dirname(page), target))
+                assert os.path.isfile(path), f"{os.path.relpath(page, ROOT)} shows {target}, " \
+                                             "which does not exist"
+                used.add(path)
+    unused = [d for d in diagrams if d not in used]
+    assert not unused, f"diagrams no deck or handout shows: {unused}"
