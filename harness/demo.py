@@ -51,11 +51,13 @@ class Demo:
         hosts = [h for h in self.net.hosts.values() if not h.name.startswith("switch-")]
         self.capture = Capture(hosts)
 
-    def run(self, *args, host=None, lifetime=30):
-        """Start the lab's program with args on host (default: the loopback host)."""
+    def run(self, *args, host=None, lifetime=30, shown=True):
+        """Start the lab's program with args on host (default: the loopback host);
+        unless shown is false, its output is printed at the end."""
         host = host or self.host
         program = self.lab.run(*args, host=host, lifetime=lifetime)
-        self._shown.append((program, host.name))
+        if shown:
+            self._shown.append((program, host.name))
         return program
 
     def command(self, argv, host=None, label=None, lifetime=30):
@@ -82,8 +84,9 @@ class Demo:
 
     # -- the report ------------------------------------------------------------
 
-    def finish(self, notice, ip_details=False):
-        """Stop everything; print outputs, packets, and what to notice."""
+    def finish(self, notice, ip_details=False, packet_limit=60):
+        """Stop everything; print outputs, packets (the first and last of them
+        past packet_limit), and what to notice."""
         for program, _ in self._shown:
             if program.poll() is None:
                 program.stopped_by_demo = True
@@ -105,6 +108,10 @@ class Demo:
                                                ip_details=ip_details)
             print(f"\nPackets, captured inside the lab network ({len(packets) - hidden}; "
                   "seconds since the first):")
+            if len(lines) > packet_limit:
+                head, tail = packet_limit * 2 // 3, packet_limit // 3
+                left_out = len(lines) - head - tail
+                lines = lines[:head] + [f"… {left_out} packets not shown …"] + lines[-tail:]
             print("\n".join(f"  {line}" for line in lines) or "  (none)")
             if hidden:
                 print(f"  (and {hidden} IPv6 neighbour-discovery packets, not shown)")
