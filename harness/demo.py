@@ -43,12 +43,13 @@ class Demo:
         """The default host: a private loopback."""
         return self.lab.host
 
-    def start_capture(self):
-        """Capture from now on, on every host built so far (switches excepted);
-        with none built yet, on the default host."""
-        if not self.net.hosts:
-            self.host  # built on first use
-        hosts = [h for h in self.net.hosts.values() if not h.name.startswith("switch-")]
+    def start_capture(self, hosts=None):
+        """Capture from now on, on hosts (default: every host built so far but the
+        switches; with none built yet, the default host)."""
+        if hosts is None:
+            if not self.net.hosts:
+                self.host  # built on first use
+            hosts = [h for h in self.net.hosts.values() if not h.name.startswith("switch-")]
         self.capture = Capture(hosts)
 
     def run(self, *args, host=None, lifetime=30, shown=True):
