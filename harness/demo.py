@@ -68,10 +68,10 @@ class Demo:
         self._shown.append((program, host.name))
         return program
 
-    def expect(self, program, pattern, timeout=5):
+    def expect(self, program, pattern, timeout=5, stream="stdout"):
         """Wait for program's line matching pattern; a clear stop if it never comes."""
         try:
-            return program.expect(pattern, timeout=timeout)
+            return program.expect(pattern, timeout=timeout, stream=stream)
         except ProgramFailure as failure:
             raise DemoFailure(str(failure)) from None
 
