@@ -91,6 +91,9 @@ class Demo:
         for program, _ in self._shown:
             if program.poll() is None:
                 program.stopped_by_demo = True
+        # Last started, first stopped: a client must not see its server die first.
+        for program in reversed(self.lab.programs):
+            program.kill()
         packets = self.capture.stop() if self.capture else []
         self.lab.teardown()
         print("\nWhat each program printed:")
