@@ -88,37 +88,16 @@ class Demo:
     def finish(self, notice, ip_details=False, packet_limit=60):
         """Stop everything; print outputs, packets (the first and last of them
         past packet_limit), and what to notice."""
-        for program, _ in self._shown:
-            if program.poll() is None:
-                program.stopped_by_demo = True
+        stopped = {id(program) for program, _ in self._shown if program.poll() is None}
         # Last started, first stopped: a client must not see its server die first.
         for program in reversed(self.lab.programs):
             program.kill()
-        packets = self.capture.stop() if self.capture else []
-        self.lab.teardown()
-        print("\nWhat each program printed:")
-        many_hosts = len({name for _, name in self._shown}) > 1
-        for program, host in self._shown:
-            where = f"   (on {host})" if many_hosts else ""
-            print(f"\n  $ {program.label}{where}")
-            lines = [f"    {cut(line)}" for line in program.stdout]
-            lines += [f"    stderr: {cut(line)}" for line in program.stderr]
-            print("\n".join(lines) if lines else "    (nothing)")
-            ending = ("stopped by the demo" if getattr(program, "stopped_by_demo", False)
-                      else describe_exit(program.poll()))
-            print(f"    [{ending}]")
         if self.capture:
-            lines, hidden = self.capture.lines(show_host=len(self.net.hosts) > 1,
-                                               ip_details=ip_details)
-            print(f"\nPackets, captured inside the lab network ({len(packets) - hidden}; "
-                  "seconds since the first):")
-            if len(lines) > packet_limit:
-                head, tail = packet_limit * 2 // 3, packet_limit // 3
-                left_out = len(lines) - head - tail
-                lines = lines[:head] + [f"… {left_out} packets not shown …"] + lines[-tail:]
-            print("\n".join(f"  {line}" for line in lines) or "  (none)")
-            if hidden:
-                print(f"  (and {hidden} IPv6 neighbour-discovery packets, not shown)")
+            self.capture.stop()
+        self.lab.teardown()
+        self._print_outputs(stopped)
+        if self.capture:
+            self._print_packets(ip_details, packet_limit)
         unfinished = [program.label for program, _ in self._shown
                       if program.poll() == NOT_IMPLEMENTED_EXIT]
         if unfinished:
@@ -126,6 +105,33 @@ class Demo:
                   "follows describes what a finished program does.")
         print("\nWhat to notice:")
         print(textwrap.indent(textwrap.dedent(notice).strip(), "  "))
+
+    def _print_outputs(self, stopped):
+        if self._shown:
+            print("\nWhat each program printed:")
+        many_hosts = len({name for _, name in self._shown}) > 1
+        for program, host in self._shown:
+            where = f"   (on {host})" if many_hosts else ""
+            print(f"\n  $ {program.label}{where}")
+            lines = [f"    {cut(line)}" for line in program.stdout]
+            lines += [f"    stderr: {cut(line)}" for line in program.stderr]
+            print("\n".join(lines) if lines else "    (nothing)")
+            ending = ("stopped by the demo" if id(program) in stopped
+                      else describe_exit(program.poll()))
+            print(f"    [{ending}]")
+
+    def _print_packets(self, ip_details, packet_limit):
+        lines, hidden = self.capture.lines(show_host=len(self.net.hosts) > 1,
+                                           ip_details=ip_details)
+        print(f"\nPackets, captured inside the lab network ({len(lines)}; "
+              "seconds since the first):")
+        if len(lines) > packet_limit:
+            head, tail = packet_limit * 2 // 3, packet_limit // 3
+            left_out = len(lines) - head - tail
+            lines = lines[:head] + [f"… {left_out} packets not shown …"] + lines[-tail:]
+        print("\n".join(f"  {line}" for line in lines) or "  (none)")
+        if hidden:
+            print(f"  (and {hidden} IPv6 neighbour-discovery packets, not shown)")
 
 
 class DemoFailure(RuntimeError):
