@@ -1,6 +1,5 @@
 """Lab 01 demos: udp_local on a private loopback."""
 import shutil
-import socket
 
 from harness.contract import ADDRESS, line
 from harness.peers.udp import receive, udp_socket
@@ -76,7 +75,7 @@ def no_server(demo):
     client = demo.run("client", "-p", PORT)
     demo.expect(client, ASSIGNED)
     client.wait(2)
-    demo.finish(f"""
+    demo.finish("""
         The kernel answered the datagram at once with ICMP "port unreachable" (see the
         packets), but an unconnected UDP socket is never told: the client sits in
         recvfrom() for ever, until the demo stops it. Lab 02 adds the two cures: a

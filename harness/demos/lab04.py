@@ -83,7 +83,7 @@ def multicast(demo):
     send(demo, h1, lan.broadcast)
     demo.expect(bystander, HEARD)
     demo.expect(member, HEARD)
-    demo.finish(f"""
+    demo.finish("""
         Joining sent IGMP reports from h2: that is how switches and routers learn who
         wants the group. The multicast datagram (ttl 1: no router would pass it on)
         reached every port of this bridge, which does no IGMP snooping, but only h2's
