@@ -26,6 +26,17 @@ SHOWS = {
                       r"'I am the server, honest'"],
     ("01", "no-server"): [r".*ICMP 127\.0\.0\.1 udp port 1060 unreachable, length 74"],
     ("01", "size"): [r".*UDP, length 65507: .*", r".*\[Errno 90\] Message too long"],
+    ("02", ""): [r".*client to-server Out IP 10\.0\.1\.1\.\d+ > 10\.0\.1\.2\.1060: UDP, length 23: "
+                 r"'This is another message'", r"\s+Waiting up to 0\.4 seconds for a reply"],
+    ("02", "server-down"): [r"\s+stderr: I think the server is down"],
+    ("02", "no-server"): [r".*ICMP 10\.0\.1\.2 udp port 1060 unreachable.*"],
+    ("05", ""): [r".*Flags \[S\], seq 0, .*", r".*Flags \[S\.\], seq 0, ack 1, .*",
+                 r".*Flags \[P\.\], seq 1:17, ack 1, .*'Hi there, server'",
+                 r".*Flags \[P\.\], seq 1:17, ack 17, .*'Farewell, client'", r".*Flags \[F\.\].*"],
+    ("05", "no-server"): [r".*Flags \[R\.\], ack 1, .*"],
+    ("05", "short-reads"): [r".*length 4: 'Fare'", r"\s+The server said 'Farewell, client'"],
+    ("06", "deadlock"): [r".*, win 0, length 0"],
+    ("06", "threshold"): [r"\s+Naive mode survives up to about \d+ bytes here: .*"],
     ("03", ""): [r"router1 to-sender Out IP 10\.0\.1\.2 > 10\.0\.1\.1: ICMP 10\.0\.2\.2 udp port "
                  r"1060 unreachable - need to frag \(mtu 1400\)", r"\s+Actual MTU: 1400"],
     ("03", "fragments"): [r"router1 to-far +Out IP 10\.0\.1\.1 > 10\.0\.2\.2: fragment id \d+, "
@@ -42,6 +53,10 @@ SHOWS = {
 }
 
 
+# Experiments that run many programs one after another and capture nothing.
+WITHOUT_TRACE = {("06", "threshold")}
+
+
 def run_demo(*args, timeout=60):
     return subprocess.run([DEMO, *args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT)
@@ -54,7 +69,8 @@ def test_demo_runs_and_shows_the_packets(lab, experiment):
     story = f"\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     assert result.returncode == 0, f"harness/demo {lab} {experiment} failed:{story}"
     lines = result.stdout.splitlines()
-    assert any(l.startswith("Packets, captured") for l in lines), story
+    if (lab, experiment) not in WITHOUT_TRACE:
+        assert any(l.startswith("Packets, captured") for l in lines), story
     assert "What to notice:" in lines, story
     for pattern in SHOWS.get((lab, experiment), []):
         assert any(re.fullmatch(pattern, l.strip()) or re.search(pattern, l) for l in lines), \
