@@ -161,6 +161,7 @@ send_request(int sock)
 	}
 }
 
+/* slide: wait-for-reply */
 /*
  * Wait until the deadline (monotonic seconds) for the server's reply. Returns
  * its length, or -1 if none came in time. A signal, or a refusal reported by
@@ -191,7 +192,9 @@ wait_for_reply(int sock, double deadline, char *buf, size_t size)
 	}
 	return -1;
 }
+/* end slide */
 
+/* slide: ask */
 /* Ask the server, doubling the wait after each silence; give up past MAX_DELAY. */
 static int
 ask(const char *host, unsigned short port)
@@ -227,6 +230,7 @@ ask(const char *host, unsigned short port)
 	printf("The server says '%s'\n", text);
 	return 0;
 }
+/* end slide */
 
 /* A seed for when the user gives none: differs from run to run. */
 static uint64_t

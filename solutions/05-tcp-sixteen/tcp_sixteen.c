@@ -53,6 +53,7 @@ sendall(int sock, const void *buf, size_t n)
 	return (ssize_t)done;
 }
 
+/* slide: recvall */
 /*
  * Read exactly n bytes: sendall's mirror image. recv() may return fewer bytes
  * than asked for (the data came in several segments) or fail with EINTR; unlike
@@ -77,6 +78,7 @@ recvall(int sock, void *buf, size_t n)
 	}
 	return (ssize_t)done;
 }
+/* end slide */
 
 /* Bound every later recv() and send() on sock to IO_TIMEOUT_S seconds. 0 or -1. */
 static int
@@ -109,6 +111,7 @@ resolve(const char *host, unsigned short port, int flags)
 	return res;
 }
 
+/* slide: listen-on */
 /* A listening socket bound to the address of ai, or -1 with errno set. */
 static int
 listen_on(const struct addrinfo *ai)
@@ -127,6 +130,7 @@ listen_on(const struct addrinfo *ai)
 	}
 	return sock;
 }
+/* end slide */
 
 /* Talk to one accepted client: read its sixteen octets, answer, close conn. */
 static void
@@ -293,6 +297,7 @@ connect_to(const char *host, unsigned short port)
 	return sock;
 }
 
+/* slide: ask */
 /* Send the greeting and print the server's sixteen-octet answer. */
 static void
 ask(const char *host, unsigned short port)
@@ -324,6 +329,7 @@ ask(const char *host, unsigned short port)
 	printf("The server said '%s'\n", text);
 	close(sock);
 }
+/* end slide */
 
 int
 main(int argc, char *argv[])

@@ -120,6 +120,7 @@ open_first(const char *host, unsigned short port, int server)
 	return sock;
 }
 
+/* slide: serve-one */
 /* Upper-case and send back everything one client sends, until it stops or fails. */
 static void
 serve_one(int conn, const char *peer)
@@ -149,6 +150,7 @@ serve_one(int conn, const char *peer)
 		warn("close");
 	printf("  Socket closed\n");
 }
+/* end slide */
 
 /* Serve clients one after another, forever. */
 static void
@@ -250,6 +252,7 @@ receive_rest(int sock, struct echo *echo)
 	}
 }
 
+/* slide: exchange-naive */
 /*
  * The classic mistake: send everything, and only then read. Once the server's
  * replies fill our receive buffer and its send buffer, it stops reading; then
@@ -265,6 +268,7 @@ exchange_naive(int sock, unsigned long long total, struct echo *echo)
 		err(1, "shutdown");
 	receive_rest(sock, echo);
 }
+/* end slide */
 
 /* Send what the socket will take now, without blocking. Returns the new count sent. */
 static unsigned long long
@@ -301,6 +305,7 @@ receive_some(int sock, struct echo *echo)
 	return n != 0;
 }
 
+/* slide: exchange-poll */
 /*
  * The fix: never block in send() while replies are waiting. poll() says which
  * way the socket can move right now, and a non-blocking socket makes sure that
@@ -343,6 +348,7 @@ exchange_poll(int sock, unsigned long long total, struct echo *echo)
 			open = receive_some(sock, echo);
 	}
 }
+/* end slide */
 
 /* Send total bytes of CHUNKs, read them back, and check every one came back upper-cased. */
 static void
