@@ -13,22 +13,30 @@ import puppeteer from "puppeteer-core";
 
 const [htmlDir, shotDir, browserPath = "/usr/bin/chromium"] = process.argv.slice(2);
 const WIDTH = 1280, HEIGHT = 720;
+const MIN_LINE_HEIGHT = 15; // px on a 1280x720 slide; a dense slide's code has 18
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 // In the deck's page: the slide now shown (bespoke marks it active), and what
 // overflows it.
-function inspectSlide() {
+function inspectSlide(MIN_LINE_HEIGHT) {
   const shown = document.querySelectorAll("svg[data-marpit-svg].bespoke-marp-active");
   const section = shown.length === 1 ? shown[0].querySelector("section") : null;
   if (!section) return { shown: shown.length, overflow: [] };
   const overflow = [];
   if (section.scrollHeight > section.clientHeight + 1)
     overflow.push(`content is ${section.scrollHeight - section.clientHeight}px taller than the slide`);
-  for (const pre of section.querySelectorAll("pre"))
+  for (const pre of section.querySelectorAll("pre, marp-pre")) {
+    // Marp shrinks a long listing to fit: too many lines make it unreadable.
+    const lines = pre.textContent.replace(/\n$/, "").split("\n").length;
+    const lineHeight = pre.getBoundingClientRect().height / lines;
+    if (lines > 3 && lineHeight < MIN_LINE_HEIGHT)
+      overflow.push(`a listing of ${lines} lines is shrunk to ${lineHeight.toFixed(1)}px a line ` +
+        `(at least ${MIN_LINE_HEIGHT}px reads well): split it`);
     if (pre.scrollWidth > pre.clientWidth + 1)
       overflow.push(`a code line is ${pre.scrollWidth - pre.clientWidth}px too wide: ` +
         JSON.stringify(pre.textContent.split("\n").reduce((a, b) => (b.length > a.length ? b : a))));
+  }
   return { shown: 1, id: section.id, overflow };
 }
 
@@ -77,7 +85,7 @@ async function main() {
         await page.evaluate((hash) => { location.hash = hash; }, `#${n}`);
         await page.evaluate(() => new Promise((done) =>
           requestAnimationFrame(() => requestAnimationFrame(done))));
-        const seen = await page.evaluate(inspectSlide);
+        const seen = await page.evaluate(inspectSlide, MIN_LINE_HEIGHT);
         const shot = path.join(shotDir, `${deck}-${String(n).padStart(2, "0")}.png`);
         const png = await page.screenshot({ encoding: "base64" });
         fs.writeFileSync(shot, Buffer.from(png, "base64"));

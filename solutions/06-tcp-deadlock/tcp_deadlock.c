@@ -305,7 +305,6 @@ receive_some(int sock, struct echo *echo)
 	return n != 0;
 }
 
-/* slide: exchange-poll */
 /*
  * The fix: never block in send() while replies are waiting. poll() says which
  * way the socket can move right now, and a non-blocking socket makes sure that
@@ -320,6 +319,7 @@ exchange_poll(int sock, unsigned long long total, struct echo *echo)
 	if ((flags = fcntl(sock, F_GETFL)) == -1 ||
 	    fcntl(sock, F_SETFL, flags | O_NONBLOCK) == -1)
 		err(1, "fcntl");
+	/* slide: poll-loop */
 	while (open) {
 		struct pollfd pfd = { .fd = sock, .events = POLLIN };
 		int ready;
@@ -347,8 +347,8 @@ exchange_poll(int sock, unsigned long long total, struct echo *echo)
 		if (pfd.revents & (POLLIN | POLLERR | POLLHUP))
 			open = receive_some(sock, echo);
 	}
+	/* end slide */
 }
-/* end slide */
 
 /* Send total bytes of CHUNKs, read them back, and check every one came back upper-cased. */
 static void

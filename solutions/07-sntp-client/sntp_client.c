@@ -182,7 +182,6 @@ examine(const unsigned char *buf, size_t len, const struct sockaddr_storage *fro
 	return VALID;
 }
 
-/* slide: query */
 /*
  * Up to TRIES times: send a request and wait up to `timeout` seconds for a
  * reply that passes every check. Returns the exit status: 0 after printing
@@ -194,6 +193,7 @@ query(int sock, const struct addrinfo *server, double timeout)
 	static unsigned char buf[MAX_DATAGRAM];
 	const char *name = sl_addr_text(server->ai_addr, server->ai_addrlen);
 
+	/* slide: query-tries */
 	for (int try = 1; try <= TRIES; try++) {
 		double deadline = sl_monotonic_seconds() + timeout;
 		struct sockaddr_storage from;
@@ -220,10 +220,10 @@ query(int sock, const struct addrinfo *server, double timeout)
 		warnx("no reply from %s within %g s (try %d of %d)", name, timeout, try,
 		      TRIES);
 	}
+	/* end slide */
 	warnx("no valid reply from %s after %d tries, giving up", name, TRIES);
 	return 1;
 }
-/* end slide */
 
 int
 main(int argc, char *argv[])

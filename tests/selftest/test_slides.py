@@ -30,10 +30,18 @@ def test_every_snippet_matches_its_source():
     assert not problems, "\n".join(problems)
 
 
-def test_every_deck_uses_snippets_that_exist():
-    used = [(path, marker) for deck in snippets.decks()
-            for _, path, marker, _, _ in snippets.blocks(open(deck).read().split("\n"))]
+def test_every_marker_in_the_solutions_is_on_a_slide():
+    import glob
+    used = {(path, marker) for deck in snippets.decks()
+            for _, path, marker, _, _ in snippets.blocks(open(deck).read().split("\n"))}
     assert used, "no deck cuts any code from the solutions"
+    unused = []
+    for source in sorted(glob.glob(os.path.join(ROOT, "solutions", "*", "*.[ch]"))):
+        path = os.path.relpath(source, ROOT)
+        with open(source) as text:
+            unused += [f"{path}#{marker}" for marker in snippets.markers(text.read())
+                       if (path, marker) not in used]
+    assert not unused, f"markers no slide uses (remove them, or show them): {unused}"
 
 
 SOURCE = """int main(void)
