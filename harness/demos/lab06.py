@@ -46,7 +46,9 @@ def deadlock(demo):
         hosts (skmem shows the limits). The server stopped reading because its send()
         blocked on a full buffer; the client never reads until it has sent everything,
         so nothing drains. The trace ends in zero windows ("win 0") and the window
-        probes that keep asking whether there is room yet.
+        probes that keep asking whether there is room yet. When the demo stopped the
+        client, its kernel reset the connection: the server reported the reset and
+        would have gone on serving the next client.
         """, packet_limit=30)
 
 
