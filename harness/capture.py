@@ -12,6 +12,7 @@ import select
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass
 
 ETH_P_ALL, ETH_P_IP, ETH_P_ARP, ETH_P_IPV6 = 0x0003, 0x0800, 0x0806, 0x86DD
@@ -72,6 +73,16 @@ class Capture:
                 stamp = seconds + nanoseconds / 1e9
         self.packets.append(Packet(stamp or 0.0, self._sockets[sock], interface,
                                    kind == PACKET_OUTGOING, data, protocol))
+
+    def wait_for(self, wanted, timeout):
+        """Wait up to timeout seconds until a captured packet satisfies wanted(packet);
+        True if one did."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(wanted(packet) for packet in list(self.packets)):
+                return True
+            time.sleep(0.02)
+        return False
 
     def stop(self):
         """Stop capturing (reading what is already queued); the packets in time order."""

@@ -1,4 +1,5 @@
 """Lab 04 demos: udp_broadcast on a LAN of hosts on one bridge."""
+from harness.capture import ETH_P_IP
 from harness.peers.lab04_lan import broadcast_lan
 
 PORT = 1060
@@ -12,6 +13,10 @@ def serve(demo, host, *args):
     server = demo.run("server", *args, host=host)
     demo.expect(server, LISTENING)
     return server
+
+
+def is_igmp(packet):
+    return packet.protocol == ETH_P_IP and len(packet.data) > 9 and packet.data[9] == 2
 
 
 def send(demo, host, *args):
@@ -74,6 +79,8 @@ def multicast(demo):
     demo.start_capture()
     demo.say(f"on h2 a server that joins {GROUP} on its interface ({lan.address(h2)})")
     member = serve(demo, h2, lan.address(h2), "--group", GROUP)
+    # The kernel may send its IGMP report a moment after the join: show it first.
+    demo.capture.wait_for(lambda packet: packet.host == "h2" and is_igmp(packet), timeout=2)
     demo.say("on h3 a server on the wildcard address that joins nothing")
     bystander = serve(demo, h3, "")
     demo.say(f"h1 sends to the group {GROUP}, TTL 1, out of {lan.address(h1)}")
