@@ -91,6 +91,7 @@ set_io_timeout(int sock)
 	return setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+/* slide: resolve */
 /* Resolve HOST:port for a TCP socket; exits with the resolver's message on failure. */
 static struct addrinfo *
 resolve(const char *host, unsigned short port, int flags)
@@ -110,6 +111,7 @@ resolve(const char *host, unsigned short port, int flags)
 		errx(1, "%s: %s", host, gai_strerror(error));
 	return res;
 }
+/* end slide */
 
 /* slide: listen-on */
 /* A listening socket bound to the address of ai, or -1 with errno set. */
@@ -265,6 +267,7 @@ connect_within(int sock, const struct sockaddr *addr, socklen_t addrlen, int tim
 	return fcntl(sock, F_SETFL, flags);
 }
 
+/* slide: connect-to */
 /* A socket connected to the first address of HOST that answers; exits if none does. */
 static int
 connect_to(const char *host, unsigned short port)
@@ -296,6 +299,7 @@ connect_to(const char *host, unsigned short port)
 	}
 	return sock;
 }
+/* end slide */
 
 /* slide: ask */
 /* Send the greeting and print the server's sixteen-octet answer. */
