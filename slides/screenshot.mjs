@@ -73,7 +73,7 @@ async function main() {
   try {
     const scratch = await browser.newPage();
     const page = await browser.newPage();
-    for (const file of fs.readdirSync(htmlDir).filter((f) => f.endsWith(".html")).sort()) {
+    for (const file of fs.readdirSync(htmlDir).filter((f) => /^\d\d-.*\.html$/.test(f)).sort()) {
       const deck = path.basename(file, ".html");
       const url = "file://" + path.resolve(htmlDir, file);
       await page.goto(url, { waitUntil: "load" });

@@ -127,9 +127,12 @@ def rendered():
 
 
 def test_every_deck_renders_to_html(rendered):
+    with open(os.path.join(rendered, "index.html")) as index:
+        listed = index.read()
     for deck in snippets.decks():
         name = os.path.splitext(os.path.basename(deck))[0]
         assert os.path.isfile(os.path.join(rendered, name + ".html")), f"{name}.html missing"
+        assert f'href="{name}.html"' in listed, f"index.html does not list {name}"
         if BROWSER:
             assert os.path.isfile(os.path.join(rendered, name + ".pdf")), f"{name}.pdf missing"
 
