@@ -198,7 +198,10 @@ def main(argv):
     if args.list:
         list_demos()
         return 0
-    (lab,) = catalog.select([args.lab])
+    try:
+        (lab,) = catalog.select([args.lab])
+    except SystemExit as refusal:  # catalog speaks for the grade command
+        raise SystemExit(str(refusal).replace("grade:", "demo:", 1)) from None
     module = scenarios(lab)
     if module is None:
         raise SystemExit(f"demo: lab {lab.number} has no demo yet")
