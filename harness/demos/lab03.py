@@ -1,5 +1,7 @@
 """Lab 03 demos: big_sender finds the path MTU through routers."""
+import select
 import socket
+import time
 
 from harness.peers.lab03_paths import routed_path
 
@@ -71,5 +73,42 @@ def fragments(demo):
         """, ip_details=True)
 
 
+def traceroute(demo):
+    """traceroute's trick: TTL 1, 2, 3 and the ICMP that comes back from each hop"""
+    path = routed_path(demo.net, (1500, 1500, 1500))
+    demo.start_capture([path.sender])
+    demo.say(f"the path: {path.describe()}")
+    demo.say("a Python socket sends a UDP datagram to far with TTL 1, then 2, then 3; "
+             "a raw ICMP socket on sender reads the answers")
+    with path.sender.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as icmp, \
+            path.sender.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for ttl in range(1, len(path.routers) + 2):
+            probe.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+            probe.sendto(b"traceroute", (path.far_address, 33434 + ttl))
+            demo.say(f"  TTL {ttl}: {hop_answer(icmp, timeout=1.0)}")
+    demo.finish("""
+        Each router decrements the TTL and, when it reaches 0, drops the packet and says
+        so with ICMP "time exceeded", from its own address: that names hop 1, then hop 2.
+        With TTL 3 the datagram reached far, where no one listens on the port, so far
+        answered "port unreachable": the trace is complete. The same ICMP machinery
+        carries the "need to frag" messages that big_sender learns the MTU from.
+        """)
+
+
+def hop_answer(icmp, timeout):
+    """Who answered the last probe, read from a raw ICMP socket; or a note of silence."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([icmp], [], [], left)[0]:
+            break
+        packet, (source, _) = icmp.recvfrom(2048)
+        kind, code = packet[(packet[0] & 0x0F) * 4:][:2]
+        if kind == 11:
+            return f"ICMP time exceeded from {source}"
+        if (kind, code) == (3, 3):
+            return f"ICMP port unreachable from {source}: the destination"
+    return "no answer"
+
+
 EXPERIMENTS = {"": behind_a_router, "two-routers": two_routers, "loopback": loopback,
-               "fragments": fragments}
+               "fragments": fragments, "traceroute": traceroute}

@@ -39,6 +39,9 @@ SHOWS = {
     ("06", "threshold"): [r"\s+Naive mode survives up to about \d+ bytes here: .*"],
     ("03", ""): [r"router1 to-sender Out IP 10\.0\.1\.2 > 10\.0\.1\.1: ICMP 10\.0\.2\.2 udp port "
                  r"1060 unreachable - need to frag \(mtu 1400\)", r"\s+Actual MTU: 1400"],
+    ("03", "traceroute"): [r"\s+\* +TTL 1: ICMP time exceeded from 10\.0\.1\.2",
+                           r"\s+\* +TTL 2: ICMP time exceeded from 10\.0\.2\.2",
+                           r"\s+\* +TTL 3: ICMP port unreachable from 10\.0\.3\.2: the destination"],
     ("03", "fragments"): [r"router1 to-far +Out IP 10\.0\.1\.1 > 10\.0\.2\.2: fragment id \d+, "
                           r"offset 2752, length 1256"],
     ("04", ""): [rf"{host} lan0 In  IP 10\.0\.2\.1\.\d+ > 10\.0\.2\.255\.1060: UDP, length 19"
