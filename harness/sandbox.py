@@ -2,8 +2,9 @@
 
 Lab.run puts this in front of the program under test (peers and daemons the
 harness starts itself run as they are). Inside, the program
-  - has limits on CPU time, memory, processes, open files and file size, and its
-    output is cut off (and the program stopped) past OUTPUT_LIMIT per stream;
+  - has limits on CPU time, memory, processes, open files and file size, runs at
+    the lowest CPU priority, and is stopped once it prints more than OUTPUT_LIMIT
+    on a stream;
   - runs in its own PID namespace, so nothing it forks or daemonizes outlives it,
     and it cannot see or signal the grader's processes;
   - runs in its own mount namespace in which every file system is read-only
@@ -38,9 +39,12 @@ SANDBOX_UID = 65534
 # Bytes per stream before the program is stopped: below process.py's OUTPUT_LIMIT,
 # so that the note saying so still reaches the grader.
 OUTPUT_LIMIT = 2 * 1024 * 1024
-MEMORY_LIMIT = 512 * 1024 * 1024   # address space
-CPU_SECONDS = 20                   # scaled by SOCKLAB_TIMEOUT_SCALE
-MAX_PROCESSES = 32
+MEMORY_LIMIT = 256 * 1024 * 1024   # address space
+CPU_SECONDS = 10                   # scaled by SOCKLAB_TIMEOUT_SCALE
+MAX_PROCESSES = 16
+# Student programs yield the CPU to the grader and its peers: a fork bomb or busy
+# loop in one submission must not make another's tests miss their deadlines.
+NICENESS = 19
 MAX_OPEN_FILES = 256
 MAX_FILE_SIZE = 16 * 1024 * 1024
 TMP_SIZE = "16m"
@@ -143,6 +147,7 @@ def run_program(argv):
             signal.signal(signum, signal.SIG_DFL)
         drop_to_own_user()
         set_limits()
+        os.setpriority(os.PRIO_PROCESS, 0, NICENESS)
         os.execvp(argv[0], argv)
     except OSError as error:
         print(f"sandbox: cannot run {argv[0]}: {error.strerror}", file=sys.stderr)
