@@ -96,7 +96,7 @@ def graded_class(tmp_path_factory):
     rows = {row["student"]: row for row in csv.DictReader(open(csv_path))} \
         if csv_path.exists() else {}
     return {"result": result, "seconds": seconds, "rows": rows, "before": before,
-            "after": fingerprint(), "reached": reached, "reports": reports}
+            "after": fingerprint(), "reached": reached, "reports": reports, "class_dir": class_dir}
 
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "solutions")), reason="needs solutions/")
@@ -118,7 +118,10 @@ def test_hostile_submissions_leave_the_grader_intact(graded_class):
         assert "TAMPERED" not in report, f"{name} could write a file: {report[:2000]}"
         assert "ESCAPED" not in report, f"{name} reached outside: {report[:2000]}"
     assert not graded_class["reached"], "a submission connected to a listener outside the lab"
-    assert not leftovers("/build/submissions/"), "processes of submissions are still running"
+    for name in NAMES:
+        key = hashlib.sha256(str(graded_class["class_dir"] / name).encode()).hexdigest()[:12]
+        left = leftovers(os.path.join(ROOT, "build", "submissions", key))
+        assert not left, f"processes of {name} are still running: {left}"
 
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "solutions")), reason="needs solutions/")
