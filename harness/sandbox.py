@@ -8,8 +8,9 @@ harness starts itself run as they are). Inside, the program
   - runs in its own PID namespace, so nothing it forks or daemonizes outlives it,
     and it cannot see or signal the grader's processes;
   - runs in its own mount namespace in which every file system is read-only
-    (the repository, the harness, the tests, the results) and /tmp is a small
-    private tmpfs;
+    (the repository, the harness, the tests, the results, /tmp); its TMPDIR is
+    a small private tmpfs on /dev/shm (not on /tmp, which may hold the
+    repository or the program itself);
   - counts its processes in a user namespace of its own, so RLIMIT_NPROC limits
     this program alone and not the whole grader; when the grader is the real root
     (exempt from RLIMIT_NPROC) it runs as SANDBOX_UID instead, if the lab root
@@ -48,6 +49,7 @@ NICENESS = 19
 MAX_OPEN_FILES = 256
 MAX_FILE_SIZE = 16 * 1024 * 1024
 TMP_SIZE = "16m"
+PRIVATE_TMP = "/dev/shm"
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -82,7 +84,7 @@ def _mount(source, target, fstype, flags, data=None):
 
 def make_files_read_only():
     """In a fresh mount namespace: a /proc for the new PID namespace, every mount
-    read-only, and a private writable /tmp. A mount that cannot be changed is
+    read-only, and a private writable PRIVATE_TMP. A mount that cannot be changed is
     reported, so a self-test notices, but does not stop the program."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -98,7 +100,9 @@ def make_files_read_only():
         except OSError as error:
             if error.errno not in (errno.ENOENT, errno.EACCES):
                 print(f"sandbox: {error}", file=sys.stderr)
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMP_SIZE},mode=1777")
+    if os.path.isdir(PRIVATE_TMP):
+        _mount("tmpfs", PRIVATE_TMP, "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMP_SIZE},mode=1777")
+        os.environ["TMPDIR"] = PRIVATE_TMP
 
 
 def _maps_uid(uid):
