@@ -3,10 +3,13 @@ autograder zip.
 
     python3 -m harness.dist student DEST      (make student-dist DEST=DIR)
     python3 -m harness.dist autograder ZIP    (make autograder)
+    python3 -m harness.dist classroom         (print the GitHub Classroom workflow)
 
 The student distribution is the repository without solutions/, the mutants, the
 hostile submissions and the autograder, and with every hidden test taken out of
-the graders; the GitHub Classroom workflow is put where GitHub looks for it. The
+the graders; a GitHub Classroom workflow with one graded step per lab is put where
+GitHub looks for it (.github/workflows/classroom.yml), so the copy can serve as
+the assignment's template repository. The
 autograder zip holds the instructor's tree (hidden tests included, solutions not)
 with Gradescope's setup.sh and run_autograder at its root.
 """
@@ -16,15 +19,69 @@ import shutil
 import sys
 import zipfile
 
-from harness.catalog import ROOT
+from harness.catalog import ROOT, all_labs
 
 NEVER = {".git", "build", "__pycache__", ".pytest_cache", "node_modules"}
 INSTRUCTOR_ONLY = {"solutions", os.path.join("tests", "mutants"), os.path.join("tests", "hostile"),
-                   "autograder", os.path.join(".github", "classroom")}
+                   "autograder"}
 NOT_IN_AUTOGRADER = {"solutions", os.path.join("tests", "mutants"),
                      os.path.join("tests", "hostile"), ".github"}
-CLASSROOM_TEMPLATE = os.path.join(".github", "classroom", "classroom.yml")
 CLASSROOM_WORKFLOW = os.path.join(".github", "workflows", "classroom.yml")
+
+# GitHub Classroom's autograding convention: one command-grader step per graded
+# part (all of max-score when the command exits 0), then the reporter, which
+# reads each step's `result` output. `grade --lab NN` exits 0 at full marks only.
+WORKFLOW_HEAD = """\
+# GitHub Classroom autograding for socklab, made by `make student-dist`
+# (harness/dist.py): one step per lab, worth 100 points when the lab is complete.
+name: Autograding Tests
+'on':
+  - push
+  - repository_dispatch
+permissions:
+  checks: write
+  actions: read
+  contents: read
+jobs:
+  run-autograding-tests:
+    runs-on: ubuntu-latest
+    if: github.actor != 'github-classroom[bot]'
+    steps:
+      - name: Checkout code
+        uses: actions/checkout@v4
+      - name: Install the packages grading needs
+        run: sudo harness/deps grade
+      - name: Allow unprivileged user namespaces (the lab networks need them)
+        run: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 || true
+"""
+WORKFLOW_STEP = """\
+      - name: {title}
+        id: {step}
+        uses: education/autograding-command-grader@v1
+        with:
+          test-name: {title}
+          command: harness/grade --lab {number}
+          timeout: 10
+          max-score: 100
+"""
+WORKFLOW_REPORTER = """\
+      - name: Autograding Reporter
+        uses: education/autograding-grading-reporter@v1
+        env:
+{env}
+        with:
+          runners: {runners}
+"""
+
+
+def classroom_workflow(labs):
+    """The workflow text for these labs (step ids lab01, lab02, …)."""
+    steps = [WORKFLOW_STEP.format(title=lab.title, step=f"lab{lab.number}", number=lab.number)
+             for lab in labs]
+    env = "\n".join(f'          LAB{lab.number}_RESULTS: "${{{{steps.lab{lab.number}.outputs.result}}}}"'
+                    for lab in labs)
+    runners = ",".join(f"lab{lab.number}" for lab in labs)
+    return WORKFLOW_HEAD + "".join(steps) + WORKFLOW_REPORTER.format(env=env, runners=runners)
 
 
 def files(left_out, root=ROOT):
@@ -78,10 +135,9 @@ def student_dist(dest, root=ROOT):
                     file.write(text)
             continue
         shutil.copy2(source, target)
-    template = os.path.join(root, CLASSROOM_TEMPLATE)
-    if os.path.exists(template):
-        os.makedirs(os.path.join(dest, os.path.dirname(CLASSROOM_WORKFLOW)), exist_ok=True)
-        shutil.copy2(template, os.path.join(dest, CLASSROOM_WORKFLOW))
+    os.makedirs(os.path.join(dest, os.path.dirname(CLASSROOM_WORKFLOW)), exist_ok=True)
+    with open(os.path.join(dest, CLASSROOM_WORKFLOW), "w") as out:
+        out.write(classroom_workflow(all_labs(root)))
     print(f"student-dist: wrote {dest} (no solutions, mutants or hidden tests)")
 
 
@@ -99,8 +155,12 @@ def autograder_zip(zip_path, root=ROOT):
 
 
 def main(argv):
+    if argv == ["classroom"]:
+        sys.stdout.write(classroom_workflow(all_labs()))
+        return 0
     if len(argv) != 2 or argv[0] not in ("student", "autograder"):
-        print("usage: python3 -m harness.dist student DEST | autograder ZIP", file=sys.stderr)
+        print("usage: python3 -m harness.dist student DEST | autograder ZIP | classroom",
+              file=sys.stderr)
         return 2
     if argv[0] == "student":
         student_dist(argv[1])

@@ -60,6 +60,7 @@ KEPT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
               "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_private_tmp_ready = False  # set once PRIVATE_TMP is our own tmpfs
 
 
 def command():
@@ -101,8 +102,10 @@ def make_files_read_only():
             if error.errno not in (errno.ENOENT, errno.EACCES):
                 print(f"sandbox: {error}", file=sys.stderr)
     if os.path.isdir(PRIVATE_TMP):
+        global _private_tmp_ready
         _mount("tmpfs", PRIVATE_TMP, "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMP_SIZE},mode=1777")
         os.environ["TMPDIR"] = PRIVATE_TMP
+        _private_tmp_ready = True
 
 
 def _maps_uid(uid):
@@ -116,14 +119,51 @@ def _maps_uid(uid):
     return real_root and any(inside <= uid < inside + count for inside, _, count in rows)
 
 
-def drop_to_own_user():
+def drop_to_own_user(argv):
     """Leave the real root (exempt from RLIMIT_NPROC) if we can, then enter a user
-    namespace of our own so that RLIMIT_NPROC counts this program's processes only."""
+    namespace of our own so that RLIMIT_NPROC counts this program's processes only.
+    Returns argv, its files made reachable for SANDBOX_UID if need be."""
     if os.getuid() == 0 and _maps_uid(SANDBOX_UID):
         os.setgroups([])
-        os.setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
-        os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+        reachable = reachable_argv(argv)
+        if reachable is not None:  # else stay root: the program could not even start
+            argv = reachable
+            os.setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+            os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
     _libc.unshare(CLONE_NEWUSER)  # best effort: without it the count is per grader
+    return argv
+
+
+def reachable_argv(argv):
+    """argv with every file SANDBOX_UID cannot reach (a tree under a private home,
+    say) bind-mounted into the private tmpfs under its own name; None if that
+    cannot be done."""
+    result = list(argv)
+    for index, arg in enumerate(argv):
+        if not (arg.startswith("/") and os.path.isfile(arg)) or _reachable(arg, index == 0):
+            continue
+        if not _private_tmp_ready:
+            return None
+        folder = os.path.join(PRIVATE_TMP, ".programs", str(index))
+        os.makedirs(folder, mode=0o755)
+        target = os.path.join(folder, os.path.basename(arg))
+        open(target, "w").close()
+        _mount(arg, target, None, MS_BIND)
+        if not _reachable(target, index == 0):
+            return None  # the file itself is not readable by others
+        result[index] = target
+    return result
+
+
+def _reachable(path, run):
+    """Could SANDBOX_UID run (or read) path?"""
+    os.setegid(SANDBOX_UID)
+    os.seteuid(SANDBOX_UID)
+    try:
+        return os.access(path, os.X_OK if run else os.R_OK, effective_ids=True)
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
 
 
 def set_limits():
@@ -149,7 +189,7 @@ def run_program(argv):
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
-        drop_to_own_user()
+        argv = drop_to_own_user(argv)
         set_limits()
         os.setpriority(os.PRIO_PROCESS, 0, NICENESS)
         os.execvp(argv[0], argv)

@@ -121,8 +121,12 @@ def test_student_dist_has_no_solutions_and_no_hidden_tests(with_hidden_test, tmp
     text = open(grader).read()
     assert "hidden_check" not in text and "mark.hidden" not in text
     assert "def test_server_prints_the_address_it_really_bound" in text
-    if os.path.exists(os.path.join(ROOT, ".github", "classroom", "classroom.yml")):
-        assert (dest / ".github" / "workflows" / "classroom.yml").exists()
+    workflow = (dest / ".github" / "workflows" / "classroom.yml").read_text()
+    for lab in LABS:  # one graded step per lab, each reported
+        assert f"id: lab{lab}\n" in workflow and f"command: harness/grade --lab {lab}\n" in workflow
+        assert f"LAB{lab}_RESULTS: \"${{{{steps.lab{lab}.outputs.result}}}}\"" in workflow
+    assert f"runners: {','.join('lab' + lab for lab in LABS)}\n" in workflow
+    assert workflow.count("education/autograding-command-grader@v1") == len(LABS)
     # make grade and the repository's own tests work there, without the solutions.
     graded = run_grade(str(dest), "--lab", "01", "--format", "json")
     assert json.loads(graded.stdout)["labs"]["01"]["score"] == 0, graded.stderr
