@@ -78,12 +78,12 @@ def reexec_in_lab_root(argv, module="harness"):
     if os.geteuid() == 0:
         # The real root: make the user namespace here, mapping SANDBOX_UID as well
         # as root (unshare(1) maps one uid only), and let unshare(1) do the rest.
-        _enter_user_namespace_with_sandbox_uid()
+        enter_user_namespace_with_sandbox_uid()
         command = [arg for arg in command if arg not in ("--user", "--map-root-user")]
     os.execvp(command[0], command)
 
 
-def _enter_user_namespace_with_sandbox_uid():
+def enter_user_namespace_with_sandbox_uid():
     """unshare(CLONE_NEWUSER); a helper child, still root outside, writes our maps:
     root to root and SANDBOX_UID to itself."""
     go_read, go_write = os.pipe()
