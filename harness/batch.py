@@ -106,6 +106,8 @@ def grade_submission(args, labs, name, path, scratch, limit):
 
 def lab_reason(number, lab):
     """Why a lab lost points for something other than wrong behaviour, or ''."""
+    if not lab.get("submitted", True):
+        return f"lab{number}: not submitted"
     if not lab.get("built", True):
         return f"lab{number}: did not compile"
     if lab.get("problem"):

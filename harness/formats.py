@@ -20,7 +20,9 @@ VISIBLE = "visible"
 def lab_summary(result):
     """'Lab 01 udp_local: 90/100' and, if the lab could not be graded, why."""
     text = f"{result.lab.title}: {result.score}/{result.max}"
-    if result.build_failed:
+    if not result.submitted:
+        text += " (not submitted)"
+    elif result.build_failed:
         text += " (did not compile)"
     if result.problem:
         text += f"\n  {result.problem.splitlines()[0]}"

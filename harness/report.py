@@ -16,6 +16,7 @@ class LabResult:
     tests: list = field(default_factory=list)
     problem: str = ""                # the grader could not grade this lab at all
     build_failed: bool = False       # the program did not compile (every test says so)
+    submitted: bool = True           # a submission had C sources for this lab
 
     @property
     def score(self):
@@ -79,6 +80,7 @@ def as_json(results):
             "score": result.score, "max": result.max,
             "problem": result.problem or None,
             "built": not result.build_failed,
+            "submitted": result.submitted,
             "tests": [{"name": t["name"], "score": t["score"], "max": t["max"],
                        "passed": t["outcome"] == "passed",
                        "skipped": t["outcome"] == "skipped",
