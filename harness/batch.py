@@ -20,6 +20,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from harness import namespaces
 from harness.catalog import ROOT
 from harness.runner import LAB_TIME_LIMIT
 from harness.timeouts import scaled
@@ -46,10 +47,10 @@ def submissions(class_dir):
     return found
 
 
-def child_command(args, labs, path, report_path):
+def child_command(args, labs, path, report_path, tests_at_once):
     """The grade command for one submission: same options, JSON to report_path."""
     command = [sys.executable, "-m", "harness", "--impl", path, "--format", "json",
-               "--output", report_path, "--jobs", "1"]
+               "--output", report_path, "--jobs", str(tests_at_once)]
     for lab in labs:
         command += ["--lab", lab.number]
     for flag in ("hidden", "sanitize", "no_sandbox"):
@@ -62,12 +63,13 @@ def child_command(args, labs, path, report_path):
     return command
 
 
-def grade_submission(args, labs, name, path, scratch, limit):
+def grade_submission(args, labs, name, path, scratch, limit, tests_at_once):
     """Grade one submission in a child grade process; a row dict for the CSV."""
     report_path = os.path.join(scratch, f"{name}.json")
     started = time.monotonic()
     env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.Popen(child_command(args, labs, os.path.abspath(path), report_path),
+    proc = subprocess.Popen(child_command(args, labs, os.path.abspath(path), report_path,
+                                          tests_at_once),
                             cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, errors="replace", start_new_session=True)
@@ -145,19 +147,24 @@ def write_csv(rows, labs, stream):
     writer.writerows(rows)
 
 
-def grade_class(args, labs):
-    """The --class command; returns the exit status (0 once every submission is graded)."""
+def grade_class(args, labs, tests_at_once):
+    """The --class command; returns the exit status (0 once every submission is graded).
+    Each submission's grader runs tests_at_once tests at a time."""
     found = submissions(args.class_dir)
     limit = args.time_limit or scaled(LAB_TIME_LIMIT * len(labs))
     if args.reports:
         os.makedirs(args.reports, exist_ok=True)
     print(f"grade: {len(found)} submissions, {args.jobs} at a time, labs "
           f"{' '.join(lab.number for lab in labs)}", file=sys.stderr)
+    reason = namespaces.unavailable_reason()
+    if reason:
+        print(f"grade: note: {reason}; every submission is graded on the loopback only, and "
+              "tests that need a lab network are reported as skipped.", file=sys.stderr)
     progress = Progress(len(found))
     started = time.monotonic()
 
     def one(entry):
-        row = grade_submission(args, labs, *entry, scratch, limit)
+        row = grade_submission(args, labs, *entry, scratch, limit, tests_at_once)
         progress.finished(row)
         return row
 

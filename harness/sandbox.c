@@ -12,6 +12,7 @@
  * is skipped and this process, a child subreaper, kills whatever PROG left behind.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <grp.h>
 
@@ -35,7 +37,9 @@
 #define MAX_PROCESSES 16
 #define MAX_OPEN_FILES 256
 #define MAX_FILE_SIZE (16L << 20)
-#define NICENESS 19
+#define NICENESS 19		/* for a program that hogs the CPU (see demote_hogs) */
+#define HOG_CPU_SECONDS 1.0	/* CPU time of all its processes; scaled like CPU_SECONDS */
+#define HOG_CHECK_NS 20000000L	/* how often the init looks */
 #define PRIVATE_TMP "/dev/shm"
 #define TMP_OPTIONS "size=16m,mode=1777"
 
@@ -215,6 +219,16 @@ drop_to_own_user(char **argv)
 	(void)unshare(CLONE_NEWUSER);	/* best effort: without it the count is per grader */
 }
 
+/* SOCKLAB_TIMEOUT_SCALE: CPU budgets stretch with the grader's timeouts. */
+static double
+timeout_scale(void)
+{
+	const char *text = getenv("SOCKLAB_TIMEOUT_SCALE");
+	double scale = text && *text ? atof(text) : 1.0;
+
+	return scale > 0 ? scale : 1.0;
+}
+
 static void
 limit(int resource, rlim_t value)
 {
@@ -229,10 +243,8 @@ limit(int resource, rlim_t value)
 static void
 set_limits(void)
 {
-	const char *scale_text = getenv("SOCKLAB_TIMEOUT_SCALE");
 	const char *mode = getenv("SOCKLAB_SANDBOX");
-	double scale = scale_text && *scale_text ? atof(scale_text) : 1.0;
-	rlim_t cpu = (rlim_t)(CPU_SECONDS * (scale > 0 ? scale : 1.0));
+	rlim_t cpu = (rlim_t)(CPU_SECONDS * timeout_scale());
 	struct rlimit cpu_limit = {cpu, cpu + 1};
 
 	setrlimit(RLIMIT_CPU, &cpu_limit);
@@ -252,40 +264,92 @@ run_program(char **argv)
 	catch_stop_signals(SIG_DFL);
 	drop_to_own_user(argv);
 	set_limits();
-	setpriority(PRIO_PROCESS, 0, NICENESS);
 	execvp(argv[0], argv);
 	fprintf(stderr, "sandbox: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
-/* PID 1 of the program's PID namespace: start it, pass signals on, reap orphans;
- * report how it ended and exit, which ends everything left in the namespace. */
+/* Once the processes of this PID namespace have used more than HOG_CPU_SECONDS of
+ * CPU, give them all the lowest priority, so that a busy loop or a fork bomb cannot
+ * starve the grader and other tests. A program that computes little (every correct
+ * lab program) keeps its normal priority, and with it its timing. */
+static void
+demote_hogs(void)
+{
+	static int hogging;
+	static long ticks;
+	unsigned long user, system, used = 0;
+	char path[64], stat[1024], *end;
+	struct dirent *entry;
+	DIR *proc;
+	FILE *file;
+
+	if (ticks == 0)
+		ticks = sysconf(_SC_CLK_TCK);
+	if ((proc = opendir("/proc")) == NULL)
+		return;
+	while ((entry = readdir(proc)) != NULL) {
+		long pid = strtol(entry->d_name, &end, 10);
+
+		if (*end != '\0' || pid <= 1)
+			continue;
+		if (hogging) {
+			setpriority(PRIO_PROCESS, (id_t)pid, NICENESS);
+			continue;
+		}
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		if ((file = fopen(path, "r")) == NULL)
+			continue;
+		/* After "(comm)" come 11 fields, then utime and stime. */
+		if (fgets(stat, sizeof stat, file) && (end = strrchr(stat, ')')) != NULL &&
+		    sscanf(end + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			   &user, &system) == 2)
+			used += user + system;
+		fclose(file);
+	}
+	closedir(proc);
+	if (!hogging && used > HOG_CPU_SECONDS * timeout_scale() * (double)ticks) {
+		hogging = 1;
+		demote_hogs();
+	}
+}
+
+/* PID 1 of the program's PID namespace: start it, pass signals on, reap orphans,
+ * demote CPU hogs; report how it ended and exit, which ends everything left in the
+ * namespace. */
 static void
 be_init(char **argv, int status_pipe)
 {
+	struct timespec period = {0, HOG_CHECK_NS};
+	sigset_t chld;
 	int status;
 	pid_t pid;
 
 	if (make_files_read_only() != 0)
 		_exit(126);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);	/* taken by sigtimedwait() below */
 	if ((child = fork()) < 0)
 		_exit(126);
 	if (child == 0) {
+		sigprocmask(SIG_UNBLOCK, &chld, NULL);
 		close(status_pipe);
 		run_program(argv);
 	}
 	catch_stop_signals(forward);
 	for (;;) {
-		pid = wait(&status);
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			_exit(126);
-		if (pid == child) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid != child)
+				continue;
 			if (write(status_pipe, &status, sizeof status) != sizeof status)
 				_exit(126);
 			_exit(0);
 		}
+		if (pid < 0 && errno == ECHILD)
+			_exit(126);
+		demote_hogs();
+		sigtimedwait(&chld, NULL, &period);
 	}
 }
 

@@ -3,9 +3,10 @@ compiled from sandbox.c (a small C program, so that it costs next to nothing per
 
 Lab.run puts this in front of the program under test (peers and daemons the
 harness starts itself run as they are). Inside, the program
-  - has limits on CPU time, memory, processes, open files and file size, runs at
-    the lowest CPU priority, and is stopped once it prints more than OUTPUT_LIMIT
-    on a stream;
+  - has limits on CPU time, memory, processes, open files and file size, drops to
+    the lowest CPU priority once it has used a second of CPU (a busy loop or a fork
+    bomb must not starve other tests; a correct program computes far less and keeps
+    its timing), and is stopped once it prints more than 2 MiB on a stream;
   - runs in its own PID namespace, so nothing it forks or daemonizes outlives it,
     and it cannot see or signal the grader's processes;
   - runs in its own mount namespace in which every file system is read-only

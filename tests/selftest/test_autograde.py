@@ -127,6 +127,15 @@ def test_student_dist_has_no_solutions_and_no_hidden_tests(with_hidden_test, tmp
         assert f"LAB{lab}_RESULTS: \"${{{{steps.lab{lab}.outputs.result}}}}\"" in workflow
     assert f"runners: {','.join('lab' + lab for lab in LABS)}\n" in workflow
     assert workflow.count("education/autograding-command-grader@v1") == len(LABS)
+    try:
+        import yaml
+    except ImportError:
+        yaml = None
+    if yaml is not None:  # it parses, and every lab step is a runner of the reporter
+        steps = yaml.safe_load(workflow)["jobs"]["run-autograding-tests"]["steps"]
+        ids = [step["id"] for step in steps if "id" in step]
+        assert ids == [f"lab{lab}" for lab in LABS]
+        assert steps[-1]["with"]["runners"].split(",") == ids
     # make grade and the repository's own tests work there, without the solutions.
     graded = run_grade(str(dest), "--lab", "01", "--format", "json")
     assert json.loads(graded.stdout)["labs"]["01"]["score"] == 0, graded.stderr
