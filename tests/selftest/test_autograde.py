@@ -211,11 +211,16 @@ def test_run_autograder_writes_results_when_the_grader_breaks(autograder_zip, tm
 
 # -- loopback-only mode, every lab ---------------------------------------------------
 
+@pytest.fixture(scope="module")
+def loopback_only():
+    return grade("--impl", "solutions",
+                 env={"SOCKLAB_NO_NETNS": "namespaces switched off for this test"})
+
+
 @needs_solutions
 @pytest.mark.parametrize("lab", LABS)
-def test_loopback_only_mode_grades_or_skips_every_test(lab):
-    report, _, stderr = grade("--lab", lab, "--impl", "solutions",
-                              env={"SOCKLAB_NO_NETNS": "namespaces switched off for this test"})
+def test_loopback_only_mode_grades_or_skips_every_test(loopback_only, lab):
+    report, _, stderr = loopback_only
     tests = report["labs"][lab]["tests"]
     assert tests and not report["labs"][lab]["problem"], report["labs"][lab]["problem"]
     assert all(t["passed"] or t["skipped"] for t in tests), failures(report["labs"][lab])
