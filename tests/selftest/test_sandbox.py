@@ -131,3 +131,19 @@ def test_no_route_out_of_a_lab_host(binary):
     result = run(binary, "lab-root", "sh", "-c", "ip route; ip -4 addr show scope global")
     assert result.returncode == 0
     assert result.stdout.strip() == b"", f"a lab host has routes or addresses: {result.stdout}"
+
+
+SPIN = """
+import os, time
+end = time.process_time() + {seconds}
+while time.process_time() < end:
+    pass
+print(os.getpriority(os.PRIO_PROCESS, 0))
+"""
+
+
+@pytest.mark.parametrize("seconds,niceness", [(0.1, 0), (1.5, 19)])
+def test_only_a_cpu_hog_drops_to_the_lowest_priority(binary, seconds, niceness):
+    result = run(binary, "lab-root", sys.executable, "-S", "-c", SPIN.format(seconds=seconds))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) == niceness
