@@ -18,6 +18,8 @@ LABS = sorted(os.path.basename(p).split("_")[1]
               for p in glob.glob(os.path.join(ROOT, "harness", "graders", "test_[0-9][0-9]_*.py")))
 HAVE_SOLUTIONS = os.path.isdir(os.path.join(ROOT, "solutions"))
 needs_solutions = pytest.mark.skipif(not HAVE_SOLUTIONS, reason="needs solutions/")
+needs_autograder = pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "autograder")),
+                                      reason="no autograder/ here (a student copy)")
 
 HIDDEN_TEST = '''
 
@@ -109,6 +111,7 @@ def test_hidden_tests_run_only_for_instructors(with_hidden_test):
 
 # -- the student distribution -------------------------------------------------------
 
+@needs_solutions
 def test_student_dist_has_no_solutions_and_no_hidden_tests(with_hidden_test, tmp_path):
     dest = tmp_path / "dist"
     made = subprocess.run(["make", "-s", "student-dist", f"DEST={dest}"], cwd=with_hidden_test,
@@ -173,6 +176,7 @@ def fake_gradescope(root, archive, submission_files):
                           env=dict(os.environ, SOCKLAB_AUTOGRADER_ROOT=str(root)))
 
 
+@needs_autograder
 def test_autograder_zip_has_the_entry_points_and_no_solutions(autograder_zip):
     names = zipfile.ZipFile(autograder_zip).namelist()
     assert "setup.sh" in names and "run_autograder" in names and "harness/grade" in names
@@ -180,6 +184,7 @@ def test_autograder_zip_has_the_entry_points_and_no_solutions(autograder_zip):
 
 
 @needs_solutions
+@needs_autograder
 def test_run_autograder_grades_loose_c_files(autograder_zip, tmp_path):
     solution = {os.path.basename(p): open(p).read()
                 for p in glob.glob(os.path.join(ROOT, "solutions", "01-*", "*.[ch]"))}
@@ -191,6 +196,7 @@ def test_run_autograder_grades_loose_c_files(autograder_zip, tmp_path):
     assert {"score", "execution_time", "tests"} <= set(results)
 
 
+@needs_autograder
 def test_run_autograder_writes_results_when_nothing_compiles(autograder_zip, tmp_path):
     run = fake_gradescope(tmp_path, autograder_zip, {"udp_local.c": "int main(void) { return"})
     results = json.loads((tmp_path / "results" / "results.json").read_text())
@@ -198,6 +204,7 @@ def test_run_autograder_writes_results_when_nothing_compiles(autograder_zip, tmp
     assert any("did not compile" in t["output"] for t in results["tests"]), run.stdout
 
 
+@needs_autograder
 def test_run_autograder_writes_results_when_the_grader_breaks(autograder_zip, tmp_path):
     os.makedirs(tmp_path / "source")
     (tmp_path / "source" / "harness").mkdir()  # a broken autograder: no grade command
