@@ -197,6 +197,18 @@ def test_run_autograder_grades_loose_c_files(autograder_zip, tmp_path):
 
 
 @needs_autograder
+def test_run_autograder_results_survive_a_submission_that_attacks_them(autograder_zip, tmp_path):
+    hostile = os.path.join(ROOT, "tests", "hostile", "tampers-with-grader", "01-udp-local")
+    if not os.path.isdir(hostile):
+        pytest.skip("no tests/hostile here")
+    sources = {name: open(os.path.join(hostile, name)).read() for name in os.listdir(hostile)}
+    fake_gradescope(tmp_path, autograder_zip, sources)
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "TAMPERED" not in json.dumps(results)
+    assert results["tests"] and all("score" in t for t in results["tests"])
+
+
+@needs_autograder
 def test_run_autograder_writes_results_when_nothing_compiles(autograder_zip, tmp_path):
     run = fake_gradescope(tmp_path, autograder_zip, {"udp_local.c": "int main(void) { return"})
     results = json.loads((tmp_path / "results" / "results.json").read_text())

@@ -1,9 +1,11 @@
 /* Hostile submission: tries to rewrite the grader and its results, then to kill
  * every process it can. The repository is found from this program's own path
- * (…/build/submissions/…); results are looked for where the grader keeps them. */
+ * (…/build/submissions/…); results are looked for where the grader keeps them,
+ * Gradescope's /autograder/results included. */
 #include <glob.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@ main(void)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	const char *victims[] = {"harness/plugin.py", "harness/graders/test_01_udp_local.py",
 				 "harness/report.py", "README.md"};
+	const char *autograder = getenv("SOCKLAB_AUTOGRADER_ROOT");
 	glob_t found;
 	size_t i;
 
@@ -39,6 +42,8 @@ main(void)
 			}
 		}
 	}
+	snprintf(path, sizeof path, "%s/results/results.json", autograder ? autograder : "/autograder");
+	deface(path);
 	if (glob("/tmp/*/results.json", 0, NULL, &found) == 0) {
 		for (i = 0; i < found.gl_pathc; i++)
 			deface(found.gl_pathv[i]);
