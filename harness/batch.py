@@ -31,6 +31,7 @@ SYMPTOMS = [("did not finish within its time limit", "hung"),
             ("MiB on std", "flooded its output"),
             ("further bytes on", "flooded its output"),
             ("killed by SIGXCPU", "used too much CPU"),
+            ("of CPU; from now on it runs at the lowest priority", "kept the CPU busy"),
             ("killed by SIG", "crashed"),
             ("a memory checker found", "memory error")]
 

@@ -313,6 +313,8 @@ demote_hogs(void)
 	closedir(proc);
 	if (!hogging && used > HOG_CPU_SECONDS * timeout_scale() * (double)ticks) {
 		hogging = 1;
+		fprintf(stderr, "sandbox: the program used %.1f s of CPU; from now on it runs at "
+			"the lowest priority\n", (double)used / (double)ticks);
 		demote_hogs();
 	}
 }
