@@ -71,7 +71,7 @@ FUZZ_IMPL ?= $(if $(wildcard solutions),solutions,labs)
 FLAKE_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all help deps grade test unit fuzz bench flake tree clean slides demo
+.PHONY: all help deps grade test unit fuzz bench flake tree clean slides demo autograder student-dist
 .DEFAULT_GOAL := all
 
 all: $(foreach tree,$(TREES),$(call tree_programs,$(tree),$(BUILD)/$(tree)))
@@ -91,6 +91,8 @@ help:
 	@echo '                          run a lab'"'"'s two sides in a lab network and show the packets;'
 	@echo '                          the reference solution unless IMPL is given; `make demo` lists them'
 	@echo 'make deps                 install the Debian packages everything needs'
+	@echo 'make autograder           build/autograder.zip for Gradescope (hidden tests, no solutions)'
+	@echo 'make student-dist DEST=DIR  the repository for students: no solutions, no hidden tests'
 	@echo 'make clean                remove build/'
 
 deps:
@@ -130,6 +132,13 @@ DEMO_IMPL = $(if $(filter command line,$(origin IMPL)),$(IMPL),solutions)
 demo:
 	@harness/deps grade
 	@harness/demo $(if $(LAB),$(LAB),--list) $(EXPERIMENT) --impl $(DEMO_IMPL)
+
+autograder:
+	@harness/python >/dev/null && PYTHONPATH=. "$$(harness/python)" -m harness.dist autograder $(BUILD)/autograder.zip
+
+student-dist:
+	@test -n "$(DEST)" || { echo 'usage: make student-dist DEST=DIR' >&2; exit 2; }
+	@PYTHONPATH=. "$$(harness/python)" -m harness.dist student "$(DEST)"
 
 clean:
 	rm -rf $(BUILD)

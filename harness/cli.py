@@ -1,21 +1,27 @@
-"""`harness/grade`: build an implementation of the labs and grade it.
+"""`harness/grade`: build an implementation of the labs and grade it, or grade a
+whole class of submissions (--class, see batch.py).
 
-    harness/grade [--lab NN]... [--impl labs|solutions|DIR] [--format terminal|json]
-                  [--jobs N] [--sanitize] [--hidden] [--output FILE]
+    harness/grade [--lab NN]... [--impl labs|solutions|DIR]
+                  [--format terminal|json|gradescope|junit|autolab] [--output FILE]
+                  [--jobs N] [--sanitize] [--hidden] [--test NAME]
+    harness/grade --class DIR [--jobs N] [--csv FILE] [--reports DIR] [--lab NN]... [--hidden]
 """
 import argparse
+import glob
 import os
 import signal
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import catalog, namespaces, report
+from harness import batch, catalog, formats, namespaces, report, sandbox
 from harness.build import Implementation
 from harness.runner import grade_labs
 
 
 # Tests spend most of their time waiting for packets and timeouts.
 DEFAULT_JOBS = 2 * (os.cpu_count() or 1) + 2
+FORMATS = ("terminal", "json", "gradescope", "junit", "autolab")
 
 
 def parse_args(argv):
@@ -26,11 +32,14 @@ def parse_args(argv):
     parser.add_argument("--impl", default="labs", metavar="labs|solutions|DIR",
                         help="what to grade: labs/ (your work, the default), solutions/, "
                              "or a submission directory (only its C sources are used)")
-    parser.add_argument("--format", choices=("terminal", "json"), default="terminal")
+    parser.add_argument("--format", choices=FORMATS, default="terminal",
+                        help="terminal table (default), the JSON object, Gradescope's "
+                             "results.json, JUnit XML, or feedback ending in Autolab's score line")
     parser.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+    parser.add_argument("--jobs", type=int, metavar="N",
                         help=f"tests run at once (default {DEFAULT_JOBS}: they mostly wait "
-                             "on the network, so more than one per CPU)")
+                             "on the network, so more than one per CPU); with --class, "
+                             "submissions graded at once (default: one per CPU)")
     parser.add_argument("--sanitize", action="store_true",
                         help="build with AddressSanitizer and UBSan; a finding fails the test")
     parser.add_argument("--wrapper", default="", metavar="CMD",
@@ -39,7 +48,30 @@ def parse_args(argv):
                         help="run only the tests whose names contain NAME")
     parser.add_argument("--hidden", action="store_true",
                         help="also run the instructors' hidden tests")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run programs without the sandbox (limits, read-only files, "
+                             "own PID namespace); for debugging the grader only")
+    group = parser.add_argument_group("grading a class")
+    group.add_argument("--class", dest="class_dir", metavar="DIR",
+                       help="grade every submission directory under DIR (one per student, "
+                            "named after the student), each in its own lab network")
+    group.add_argument("--csv", metavar="FILE",
+                       help="with --class: write the class's scores here (default: stdout)")
+    group.add_argument("--reports", metavar="DIR",
+                       help="with --class: also keep each student's JSON report as DIR/NAME.json")
+    group.add_argument("--time-limit", type=float, metavar="S",
+                       help="with --class: stop grading one submission after S seconds "
+                            "(default: 600 per lab, scaled)")
     args = parser.parse_args(argv)
+    if args.class_dir and args.impl != "labs":
+        parser.error("--class grades the directories under DIR; do not give --impl too")
+    if (args.csv or args.reports or args.time_limit) and not args.class_dir:
+        parser.error("--csv, --reports and --time-limit go with --class")
+    if args.class_dir and (args.output or args.format != "terminal"):
+        parser.error("with --class, results go to --csv FILE and --reports DIR "
+                     "(not --output or --format)")
+    if args.jobs is None:
+        args.jobs = (os.cpu_count() or 1) if args.class_dir else DEFAULT_JOBS
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.impl not in ("labs", "solutions"):
@@ -64,25 +96,56 @@ def enter_lab_root(argv):
 def main(argv):
     args = parse_args(argv)
     labs = catalog.select(args.lab)
+    if args.class_dir:
+        # Tests mostly wait, so each submission's grader runs several at once too.
+        return batch.grade_class(args, labs, tests_at_once=max(1, DEFAULT_JOBS // args.jobs))
+    started = time.monotonic()
+    configure_sandbox(args)
     impl = Implementation(args.impl, sanitize=args.sanitize)
     enter_lab_root([*argv_without_impl(argv), "--impl", args.impl])
+    if not args.no_sandbox:
+        sandbox.ensure_built()
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(impl.build_lab, labs))
+        built = list(pool.map(impl.build_lab, labs))
     results = grade_labs(labs, impl.bin_dir, jobs=args.jobs, hidden=args.hidden,
                          wrapper=args.wrapper, extra_args=["-k", args.test] if args.test else [])
+    for lab, result, (ok, _) in zip(labs, results, built):
+        result.build_failed = not ok
+        result.submitted = impl.kind != "submission" or bool(
+            glob.glob(os.path.join(impl.tree, lab.directory, "*.c")))
+    write_report(args.format, results, impl.describe(), args.output,
+                 time.monotonic() - started)
+    complete = all(r.max and r.score == r.max and not r.problem for r in results)
+    return 0 if complete else 1
 
-    out = open(args.output, "w") if args.output else sys.stdout
+
+def configure_sandbox(args):
+    """Tell sandbox.py (through the environment, which reaches every grader process)
+    what the student programs may have."""
+    if args.no_sandbox:
+        os.environ[sandbox.ENV] = "off"
+    elif args.sanitize or args.wrapper:
+        os.environ[sandbox.ENV] = "no-memory-limit"  # shadow memory needs address space
+
+
+def write_report(kind, results, title, path=None, seconds=None):
+    """Render results in format kind to path (stdout if None)."""
+    out = open(path, "w") if path else sys.stdout
     try:
-        if args.format == "json":
+        if kind == "json":
             report.render_json(results, out)
+        elif kind == "gradescope":
+            formats.render_gradescope(results, out, execution_time=seconds)
+        elif kind == "junit":
+            formats.render_junit(results, out)
+        elif kind == "autolab":
+            formats.render_autolab(results, title, out)
         else:
-            report.render_terminal(results, impl.describe(), out)
+            report.render_terminal(results, title, out)
     finally:
         if out is not sys.stdout:
             out.close()
-    complete = all(r.max and r.score == r.max and not r.problem for r in results)
-    return 0 if complete else 1
 
 
 def argv_without_impl(argv):

@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 
+from harness import sandbox
 from harness.labnet import LabNet
 from harness.process import DEFAULT_LIFETIME, Program
 
@@ -49,8 +50,10 @@ class Lab:
         """Start the program under test with args on host (default: self.host)."""
         host = host or self.host
         label = shlex.join([self.name, *map(str, args)])
+        # Student code always runs in the sandbox (limits, read-only files, own PID
+        # namespace: harness/sandbox.py); peers and daemons the harness starts do not.
         return self._launch(host, [self.program, *map(str, args)], lifetime=lifetime,
-                            label=label, wrapper=self.wrapper)
+                            label=label, wrapper=(*sandbox.command(), *self.wrapper))
 
     def _launch(self, host, argv, lifetime=DEFAULT_LIFETIME, label=None, wrapper=(), env=None):
         program = Program(argv, host.netns_path, label=label, lifetime=lifetime,

@@ -14,6 +14,11 @@ import sys
 import threading
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+
+# The uid (and gid) that sandbox.py runs student programs as when the grader is the
+# real root: root is exempt from RLIMIT_NPROC, so a fork bomb would not be stopped.
+SANDBOX_UID = 65534
 
 # Set in the lab root, so a re-executed grader knows it is already inside.
 ENV_LAB_ROOT = "SOCKLAB_LAB_ROOT"
@@ -70,7 +75,38 @@ def reexec_in_lab_root(argv, module="harness"):
     # module: the grader by default; harness/demo re-enters as harness.demo.
     os.environ[ENV_LAB_ROOT] = "1"
     command = _lab_root_command() + [sys.executable, "-m", module, *argv]
+    if os.geteuid() == 0:
+        # The real root: make the user namespace here, mapping SANDBOX_UID as well
+        # as root (unshare(1) maps one uid only), and let unshare(1) do the rest.
+        enter_user_namespace_with_sandbox_uid()
+        command = [arg for arg in command if arg not in ("--user", "--map-root-user")]
     os.execvp(command[0], command)
+
+
+def enter_user_namespace_with_sandbox_uid():
+    """unshare(CLONE_NEWUSER); a helper child, still root outside, writes our maps:
+    root to root and SANDBOX_UID to itself."""
+    go_read, go_write = os.pipe()
+    helper = os.fork()
+    if helper == 0:
+        os.close(go_write)
+        os.read(go_read, 1)
+        try:
+            for table in ("uid_map", "gid_map"):
+                with open(f"/proc/{os.getppid()}/{table}", "w") as out:
+                    out.write(f"0 0 1\n{SANDBOX_UID} {SANDBOX_UID} 1\n")
+        except OSError:
+            os._exit(1)
+        os._exit(0)
+    os.close(go_read)
+    try:
+        _check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+    finally:
+        os.write(go_write, b"!")
+        os.close(go_write)
+    _, status = os.waitpid(helper, 0)
+    if status != 0:
+        raise SystemExit("grade: could not map the users of the lab root")
 
 
 def _in_thread(action):

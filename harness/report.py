@@ -1,4 +1,5 @@
-"""Turning graded results into what people read: the terminal table and JSON.
+"""Turning graded results into what people read: the terminal table and JSON
+(formats.py has the hosted autograders' formats, batch.py the class CSV).
 
 A result set is a list of LabResult; each holds the per-test dicts written by
 plugin.py (name, max, score, outcome, feedback, hidden, duration).
@@ -14,6 +15,8 @@ class LabResult:
     lab: object                      # catalog.LabInfo
     tests: list = field(default_factory=list)
     problem: str = ""                # the grader could not grade this lab at all
+    build_failed: bool = False       # the program did not compile (every test says so)
+    submitted: bool = True           # a submission had C sources for this lab
 
     @property
     def score(self):
@@ -76,6 +79,8 @@ def as_json(results):
             "program": result.lab.program,
             "score": result.score, "max": result.max,
             "problem": result.problem or None,
+            "built": not result.build_failed,
+            "submitted": result.submitted,
             "tests": [{"name": t["name"], "score": t["score"], "max": t["max"],
                        "passed": t["outcome"] == "passed",
                        "skipped": t["outcome"] == "skipped",

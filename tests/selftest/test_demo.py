@@ -64,6 +64,7 @@ def run_demo(*args, timeout=60):
                           cwd=ROOT)
 
 
+@pytest.mark.needs_solutions  # demos run the reference solutions (tests/selftest/conftest.py)
 @pytest.mark.skipif(NETNS is not None, reason=f"no lab networks here: {NETNS}")
 @pytest.mark.parametrize("lab,experiment", DEMOS, ids=lambda v: v or "default")
 def test_demo_runs_and_shows_the_packets(lab, experiment):

@@ -13,6 +13,9 @@ import pytest
 
 from gradeapi import ROOT
 
+# Slides are cut from the solutions: none of this can run in a student copy (conftest.py).
+pytestmark = pytest.mark.needs_solutions
+
 sys.path.insert(0, os.path.join(ROOT, "slides"))
 import snippets  # noqa: E402  (slides/snippets.py)
 

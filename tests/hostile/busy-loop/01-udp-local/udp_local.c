@@ -1,0 +1,9 @@
+/* Hostile submission: spins forever without printing anything. */
+int
+main(void)
+{
+	volatile unsigned long spins = 0;
+
+	for (;;)
+		spins++;
+}
