@@ -115,6 +115,9 @@ def test_server_listens_on_the_loopback_only(lab):
     host, other = lab.net.host("server"), lab.net.host("neighbour")
     link = lab.net.link(host, other, "10.0.1.0/24")
     server, port = start_server(lab, host=host)
+    # Silence from the network only counts for a server that does answer on its
+    # loopback: a program that binds nothing must not pass.
+    expect_reply(lab, server, udp_socket(host), port, b"Hello from the loopback")
     outsider = other.socket(socket.AF_INET, socket.SOCK_DGRAM)
     outsider.connect((link.a_address, port))
     lab.step(f"a Python client on another host sent a datagram to {link.a_address}:{port}, "
