@@ -128,7 +128,8 @@ slides:
 	@slides/render $(BUILD)/slides
 
 # The demo runs the reference solution unless IMPL is given on the command line.
-DEMO_IMPL = $(if $(filter command line,$(origin IMPL)),$(IMPL),solutions)
+# Demos show the reference solutions, or your labs in a student copy (or with IMPL=labs).
+DEMO_IMPL = $(if $(filter command line,$(origin IMPL)),$(IMPL),$(if $(wildcard solutions),solutions,labs))
 demo:
 	@harness/deps grade
 	@harness/demo $(if $(LAB),$(LAB),--list) $(EXPERIMENT) --impl $(DEMO_IMPL)
