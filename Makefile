@@ -127,8 +127,8 @@ slides:
 	@harness/deps slides
 	@slides/render $(BUILD)/slides
 
-# The demo runs the reference solution unless IMPL is given on the command line.
-# Demos show the reference solutions, or your labs in a student copy (or with IMPL=labs).
+# Demos run the reference solutions unless IMPL is given on the command line;
+# a student copy has none, so there they run your labs.
 DEMO_IMPL = $(if $(filter command line,$(origin IMPL)),$(IMPL),$(if $(wildcard solutions),solutions,labs))
 demo:
 	@harness/deps grade
