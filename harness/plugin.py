@@ -22,6 +22,7 @@ from harness import namespaces
 from harness.build import build_failed, build_failure_text
 from harness.lab import GradeFailure, Lab
 from harness.process import ProgramFailure
+from harness.schedule import longest_first, my_share
 from harness.timeouts import scaled
 
 DEFAULT_TIME_LIMIT = 30.0
@@ -37,6 +38,17 @@ def pytest_addoption(parser):
                     help="command to run each program under test with (e.g. valgrind)")
     group.addoption("--socklab-hidden", action="store_true",
                     help="also run the instructors' hidden tests")
+    group.addoption("--socklab-durations", metavar="FILE",
+                    help="test durations of earlier runs: run the longest first")
+    group.addoption("--socklab-shard", type=parse_shard, default=(0, 1), metavar="K/N",
+                    help="run only share K (0-based) of N of the tests (see my_share)")
+
+
+def parse_shard(text):
+    shard, shards = (int(part) for part in text.split("/"))
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {text}: K must be from 0 to N-1")
+    return shard, shards
 
 
 def pytest_configure(config):
@@ -49,11 +61,18 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--socklab-hidden"):
-        return
-    kept = [item for item in items if item.get_closest_marker("hidden") is None]
-    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
-    items[:] = kept
+    if not config.getoption("--socklab-hidden"):
+        kept = [item for item in items if item.get_closest_marker("hidden") is None]
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+    for index, item in enumerate(items):
+        item.socklab_index = index  # reports keep file order, whatever the run order
+    known = longest_first(items, config.getoption("--socklab-durations"))
+    shard, shards = config.getoption("--socklab-shard")
+    if shards > 1:
+        mine = my_share(items, known, shard, shards)
+        config.hook.pytest_deselected(items=[item for item in items if item not in mine])
+        items[:] = mine
 
 
 def lab_of(item):
@@ -115,13 +134,13 @@ def pytest_runtest_call(item):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Put what the results file needs on each report, as user_properties: with
-    pytest-xdist the reports reach the controller serialized, without the item."""
+    """Put what the results file needs on each report, as user_properties."""
     outcome = yield
     report = outcome.get_result()
     points = item.get_closest_marker("points")
     details = {"lab": lab_of(item), "max": points.args[0] if points else 0,
-               "hidden": item.get_closest_marker("hidden") is not None}
+               "hidden": item.get_closest_marker("hidden") is not None,
+               "index": getattr(item, "socklab_index", 0)}
     if report.failed and call.excinfo is not None:
         details["feedback"] = feedback_for(item, call.excinfo)
     report.user_properties = [*report.user_properties, (SOCKLAB_PROPERTY, details)]
@@ -143,13 +162,13 @@ def feedback_for(item, excinfo):
 
 
 def pytest_runtest_logreport(report):
-    """Fold each phase into one result per test: passed only if every phase passed.
-    Runs where the results are gathered: in the only process, or xdist's controller."""
+    """Fold each phase into one result per test: passed only if every phase passed."""
     details = dict(report.user_properties).get(SOCKLAB_PROPERTY)
     if details is None:
         return
     results = _results.setdefault(report.nodeid, {
         "nodeid": report.nodeid, "name": report.nodeid.split("::")[-1], "lab": details["lab"],
+        "index": details["index"],
         "max": details["max"], "hidden": details["hidden"], "outcome": "passed",
         "feedback": "", "duration": 0.0})
     results["duration"] += report.duration
@@ -175,22 +194,7 @@ _results = {}  # nodeid -> result, in the order tests first reported
 
 def pytest_sessionfinish(session):
     path = session.config.getoption("--socklab-results")
-    if path and not hasattr(session.config, "workerinput"):  # an xdist worker has no say
-        ordered = sorted(_results.values(), key=lambda r: (r["lab"], _order.get(r["nodeid"], 0)))
+    if path:
+        ordered = sorted(_results.values(), key=lambda r: (r["lab"], r["index"]))
         with open(path, "w") as out:
             json.dump({"finished": time.time(), "tests": ordered}, out, indent=1)
-
-
-_order = {}
-
-
-def pytest_collection_finish(session):
-    """Remember collection order, so results read in file order even when run in parallel."""
-    _order.update({item.nodeid: index for index, item in enumerate(session.items)})
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node, ids):
-    """The same for xdist's controller, which collects nothing itself."""
-    if not _order:
-        _order.update({nodeid: index for index, nodeid in enumerate(ids)})
