@@ -32,6 +32,9 @@ space := $(empty) $(empty)
 lab_dirs = $(sort $(patsubst $(1)/%/,%,$(wildcard $(1)/[0-9][0-9]-*/)))
 # prog_of LAB: 01-udp-local -> udp_local
 prog_of = $(subst $(space),_,$(wordlist 2,99,$(subst -, ,$(1))))
+# tests_dir TREE LAB: where a lab's unit tests are: the tree's own, or else labs/
+# (a solution shares the skeleton's tests and headers rather than copying them).
+tests_dir = $(if $(wildcard $(1)/$(2)/test_*.c),$(1)/$(2),labs/$(2))
 # units_of TREE LAB: the lab's .c files that are neither its main program nor tests.
 units_of = $(filter-out $(1)/$(2)/$(call prog_of,$(2)).c $(1)/$(2)/test_%.c,$(wildcard $(1)/$(2)/*.c))
 
@@ -39,17 +42,17 @@ units_of = $(filter-out $(1)/$(2)/$(call prog_of,$(2)).c $(1)/$(2)/test_%.c,$(wi
 # is linked under a mktemp name and renamed, so two graders sharing build/ never
 # run a half-written binary ($$ is no unique name: graders have PID namespaces).
 define lab_rules
-$(2)/$(3)/$(call prog_of,$(3)): $(1)/$(3)/$(call prog_of,$(3)).c $(call units_of,$(1),$(3)) $(wildcard $(1)/$(3)/*.h) $(COMMON)
+$(2)/$(3)/$(call prog_of,$(3)): $(1)/$(3)/$(call prog_of,$(3)).c $(call units_of,$(1),$(3)) $(wildcard $(1)/$(3)/*.h labs/$(3)/*.h) $(COMMON)
 	@mkdir -p $$(@D)
-	tmp=$$$$(mktemp $$@.XXXXXX) && { $$(CC) $$(ALL_CFLAGS) -I$(1)/$(3) -o $$$$tmp $$(filter %.c,$$^) $$(LDLIBS) && mv -f $$$$tmp $$@ || { rm -f $$$$tmp; exit 1; }; }
-$(2)/$(3)/test_%: $(1)/$(3)/test_%.c $(call units_of,$(1),$(3)) $(wildcard $(1)/$(3)/*.h) $(COMMON)
+	tmp=$$$$(mktemp $$@.XXXXXX) && { $$(CC) $$(ALL_CFLAGS) -I$(1)/$(3) -Ilabs/$(3) -o $$$$tmp $$(filter %.c,$$^) $$(LDLIBS) && mv -f $$$$tmp $$@ || { rm -f $$$$tmp; exit 1; }; }
+$(2)/$(3)/test_%: $(call tests_dir,$(1),$(3))/test_%.c $(call units_of,$(1),$(3)) $(wildcard $(1)/$(3)/*.h labs/$(3)/*.h) $(COMMON)
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_CFLAGS) -I$(1)/$(3) -o $$@ $$(filter %.c,$$^) -lcmocka $$(LDLIBS)
+	$$(CC) $$(ALL_CFLAGS) -I$(1)/$(3) -Ilabs/$(3) -o $$@ $$(filter %.c,$$^) -lcmocka $$(LDLIBS)
 endef
 
 # tree_targets TREE OUT: every program of a tree.
 tree_programs = $(foreach lab,$(call lab_dirs,$(1)),$(2)/$(lab)/$(call prog_of,$(lab)))
-tree_unit_tests = $(foreach lab,$(call lab_dirs,$(1)),$(patsubst $(1)/$(lab)/%.c,$(2)/$(lab)/%,$(wildcard $(1)/$(lab)/test_*.c)))
+tree_unit_tests = $(foreach lab,$(call lab_dirs,$(1)),$(patsubst $(call tests_dir,$(1),$(lab))/%.c,$(2)/$(lab)/%,$(wildcard $(call tests_dir,$(1),$(lab))/test_*.c)))
 
 TREES := labs $(wildcard solutions)
 $(foreach tree,$(TREES),$(foreach lab,$(call lab_dirs,$(tree)),$(eval $(call lab_rules,$(tree),$(BUILD)/$(tree),$(lab)))))
