@@ -9,7 +9,6 @@ whole class of submissions (--class, see batch.py).
 import argparse
 import glob
 import os
-import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -81,13 +80,9 @@ def parse_args(argv):
 
 def enter_lab_root(argv):
     """Re-run inside a lab root if possible; otherwise note once why not."""
-    if namespaces.in_lab_root():
-        # PID 1 of the lab root ignores SIGTERM unless it asks for it.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        return
-    reason = namespaces.unavailable_reason()
+    reason = namespaces.enter_lab_root(argv)
     if reason is None:
-        namespaces.reexec_in_lab_root(argv)
+        return
     os.environ[namespaces.ENV_NO_NETNS] = reason
     print(f"grade: note: {reason}; grading on the loopback only, and tests that need a "
           "lab network are reported as skipped.", file=sys.stderr)

@@ -13,7 +13,6 @@ the demo re-executes itself in a lab root, so it needs no privileges.
 import argparse
 import importlib
 import os
-import signal
 import sys
 import textwrap
 
@@ -184,13 +183,9 @@ def parse_args(argv):
 
 
 def enter_lab_root(argv):
-    if namespaces.in_lab_root():
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        return
-    reason = namespaces.unavailable_reason()
+    reason = namespaces.enter_lab_root(argv, module="harness.demo")
     if reason is not None:
         raise SystemExit(f"demo: {reason}; the demos need private lab networks")
-    namespaces.reexec_in_lab_root(argv, module="harness.demo")
 
 
 def main(argv):

@@ -23,14 +23,17 @@ def receive(sock, timeout, watch=None, size=65535):
     return receive_until(sock, time.monotonic() + scaled(timeout), watch, size)
 
 
-def receive_until(sock, deadline, watch=None, size=65535):
-    """receive() with an absolute time.monotonic() deadline."""
+def receive_until(sock, deadline, watch=None, size=65535, read=None):
+    """receive() with an absolute time.monotonic() deadline. read(sock, size), if
+    given, takes the datagram off the socket instead (its result is returned)."""
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None
         ready, _, _ = select.select([sock], [], [], min(remaining, POLL_SLICE))
         if ready:
+            if read is not None:
+                return read(sock, size)
             data, sender = sock.recvfrom(size)
             return data, sender[:2]
         if watch is not None and watch.poll() is not None:

@@ -12,13 +12,13 @@ import struct
 import time
 from dataclasses import dataclass
 
+from harness.peers.udp import receive_until
 from harness.timeouts import scaled
 
 # Not exported by Python's socket module; 35 on every Linux architecture the
 # lab runs on (asm-generic, x86, arm, powerpc, mips).
 SO_TIMESTAMPNS = 35
 TIMESPEC = struct.Struct("@qq")
-POLL_SLICE = 0.05  # how often a wait looks at whether the watched program ended
 
 # The kernel switches timestamping on system-wide lazily (from a work queue) when
 # a socket first asks, and until then stamps a datagram when it is read rather
@@ -54,17 +54,7 @@ def stamped_socket(host, address, port=0, kind=socket.SOCK_DGRAM, proto=0):
 def receive_stamped(sock, deadline, watch=None, size=65535):
     """The next datagram as an Arrival, or None at the deadline (time.monotonic())
     or once `watch` (a Program) has exited with nothing more queued."""
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        ready, _, _ = select.select([sock], [], [], min(remaining, POLL_SLICE))
-        if ready:
-            return _read_stamped(sock, size)
-        if watch is not None and watch.poll() is not None:
-            ready, _, _ = select.select([sock], [], [], 0)
-            if not ready:
-                return None
+    return receive_until(sock, deadline, watch, size, read=_read_stamped)
 
 
 def _read_stamped(sock, size):
