@@ -57,17 +57,18 @@ class Host:
         def write():
             with open(path, "w") as knob:
                 knob.write(str(value))
-        self._inside(write)
+        self.inside(write)
 
     def socket(self, family=socket.AF_INET, kind=socket.SOCK_DGRAM, proto=0):
         """A Python socket living in this host's network namespace."""
-        return self._inside(lambda: socket.socket(family, kind, proto))
+        return self.inside(lambda: socket.socket(family, kind, proto))
 
     def run(self, argv, **options):
         """Start a program on this host; see Lab.run for the options."""
         return self.net.launch(self, argv, **options)
 
-    def _inside(self, action):
+    def inside(self, action):
+        """Call action() with the calling thread inside this host's network namespace."""
         if self.netns_fd is None:
             return action()
         return namespaces.run_in_namespace(self.netns_fd, action)

@@ -18,7 +18,7 @@ def real_server(demo, address, server_text):
     with tempfile.TemporaryDirectory(prefix="socklab-demo-ntp-") as scratch:
         demo.say(f"start chronyd on port 123, its clock {SHIFT:+} s off (libfaketime), "
                  "and wait until it answers")
-        server = Chronyd(demo.host, scratch, build_shim(scratch), shift=SHIFT, stratum=5)
+        server = Chronyd(demo.host, scratch, build_shim(), shift=SHIFT, stratum=5)
         demo.lab.programs.append(server.program)
         try:
             server.ready(address)

@@ -72,8 +72,7 @@ def shim():
     reason = unavailable_reason()
     if reason:
         pytest.skip(f"needs a real NTP server, unavailable here: {reason}")
-    with tempfile.TemporaryDirectory(prefix="socklab-ntp-shim-") as directory:
-        yield build_shim(directory)
+    return build_shim()
 
 
 @pytest.fixture
