@@ -170,6 +170,29 @@ sl_quote(const void *data, size_t len, char *buf, size_t size)
 	return need;
 }
 
+int
+sl_resolve(char *err, size_t errlen, const char *host, unsigned short port,
+           int family, int socktype, int flags, struct addrinfo **res)
+{
+	struct addrinfo hints;
+	char service[8];
+	int error;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = family;
+	hints.ai_socktype = socktype;
+	hints.ai_flags = flags | AI_NUMERICSERV;
+	snprintf(service, sizeof service, "%u", port);
+	error = getaddrinfo(host != NULL && *host != '\0' ? host : NULL, service, &hints, res);
+	if (error == 0)
+		return 0;
+	/* EAI_SYSTEM says only "System error": the reason is in errno. */
+	snprintf(err, errlen, "%s: %s", host != NULL && *host != '\0' ? host : "''",
+	         error == EAI_SYSTEM ? strerror(errno) : gai_strerror(error));
+	*res = NULL;
+	return -1;
+}
+
 double
 sl_monotonic_seconds(void)
 {

@@ -3,6 +3,7 @@
 #define SOCKLAB_H
 
 #include <stddef.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -48,6 +49,19 @@ size_t sl_quote(const void *data, size_t len, char *buf, size_t size);
 
 /* Largest buffer sl_quote can need for len bytes (each byte becomes at most 4). */
 #define SL_QUOTED_SIZE(len) ((len) * 4 + 1)
+
+/* Room for any message sl_resolve writes into its err buffer. */
+#define SL_ERRLEN 256
+
+/* Resolve host and port with getaddrinfo into addresses for sockets of socktype
+ * (SOCK_STREAM, SOCK_DGRAM) in family (AF_UNSPEC, AF_INET, AF_INET6). flags are
+ * getaddrinfo's (AI_PASSIVE for a server). A NULL or empty host means the
+ * wildcard address with AI_PASSIVE and the loopback without it. Returns 0 with
+ * *res (free it with freeaddrinfo) or -1 with a message in err (errlen bytes,
+ * at least SL_ERRLEN is enough): "HOST: " and the resolver's own words, or
+ * strerror's when the resolver failed in a system call. Never prints. */
+int sl_resolve(char *err, size_t errlen, const char *host, unsigned short port,
+               int family, int socktype, int flags, struct addrinfo **res);
 
 /* Seconds on the monotonic clock: for timeouts and intervals, never the date. */
 double sl_monotonic_seconds(void);
