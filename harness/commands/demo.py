@@ -52,7 +52,8 @@ class Demo:
         if hosts is None:
             if not self.net.hosts:
                 self.host  # built on first use
-            hosts = [h for h in self.net.hosts.values() if not h.name.startswith("switch-")]
+            hosts = [h for h in self.net.hosts.values()
+                     if not h.name.startswith(("switch-", "cable-"))]
         self.capture = Capture(hosts)
 
     def run(self, *args, host=None, lifetime=30, shown=True, **options):

@@ -37,7 +37,7 @@ class Lab:
         self.binaries = dict(programs)  # name -> path of each binary under test
         self.name = next(iter(self.binaries))  # the default program (a lab's only one)
         self.wrapper = tuple(wrapper)
-        self.net = LabNet(self._launch, unavailable_reason)
+        self.net = LabNet(self._launch, unavailable_reason, note=self.step)
         self.steps = []
         self.programs = []  # every Program started, the harness's own commands too
         self.symptoms = []  # set by the harness itself (the test's time limit)
