@@ -191,7 +191,7 @@ serve(const char *host, unsigned short port)
 		int saved = errno;
 		freeaddrinfo(res);
 		errno = saved;
-		err(1, "listen on %s port %u", host, port);
+		err(1, "listen on %s port %u", host[0] != '\0' ? host : "''", port);
 	}
 	freeaddrinfo(res);
 	/* Port 0 asks the OS to choose: print the port it really chose. */

@@ -99,7 +99,8 @@ open_first(const char *host, unsigned short port, int server)
 	freeaddrinfo(res);
 	if (sock == -1) {
 		errno = saved;
-		err(1, "%s %s port %u", server ? "listen on" : "connect to", host, port);
+		err(1, "%s %s port %u", server ? "listen on" : "connect to",
+		    host[0] != '\0' ? host : "''", port);
 	}
 	return sock;
 }
