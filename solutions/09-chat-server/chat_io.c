@@ -32,6 +32,34 @@ chat_line_next(const char *buf, size_t len, size_t max, size_t *linelen)
 }
 /* end slide */
 
+/* Make room for n more bytes after the queued ones, with len + n <= limit.
+ * 0, or -1 with errno ENOMEM. Memory grows by doubling, never beyond limit. */
+static int
+make_room(struct chat_queue *q, size_t n, size_t limit)
+{
+	size_t cap;
+	char *data;
+
+	if (q->start + q->len + n <= q->cap)
+		return 0;
+	/* First move what is waiting to the front; grow only if that is not enough. */
+	if (q->len > 0)
+		memmove(q->data, q->data + q->start, q->len);
+	q->start = 0;
+	if (q->len + n <= q->cap)
+		return 0;
+	cap = q->cap > 0 ? q->cap : QUEUE_FIRST;
+	while (cap < q->len + n)
+		cap *= 2;
+	if (cap > limit)
+		cap = limit;
+	if ((data = realloc(q->data, cap)) == NULL)
+		return -1;
+	q->data = data;
+	q->cap = cap;
+	return 0;
+}
+
 /* slide: queue-push */
 int
 chat_queue_push(struct chat_queue *q, const void *data, size_t n, size_t limit)
@@ -40,25 +68,8 @@ chat_queue_push(struct chat_queue *q, const void *data, size_t n, size_t limit)
 		errno = ENOBUFS;	/* the reader is too slow: the caller decides */
 		return -1;
 	}
-	if (q->start + q->len + n > q->cap) {
-		/* Move what is waiting to the front, then grow if that is not enough. */
-		if (q->len > 0)
-			memmove(q->data, q->data + q->start, q->len);
-		q->start = 0;
-		if (q->len + n > q->cap) {
-			size_t cap = q->cap > 0 ? q->cap : QUEUE_FIRST;
-			char *data;
-
-			while (cap < q->len + n)
-				cap *= 2;
-			if (cap > limit)
-				cap = limit;
-			if ((data = realloc(q->data, cap)) == NULL)
-				return -1;
-			q->data = data;
-			q->cap = cap;
-		}
-	}
+	if (make_room(q, n, limit) == -1)
+		return -1;
 	memcpy(q->data + q->start + q->len, data, n);
 	q->len += n;
 	return 0;
