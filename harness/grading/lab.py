@@ -61,10 +61,11 @@ class Lab:
     # -- running things ------------------------------------------------------
 
     def run(self, *args, program=None, host=None, lifetime=DEFAULT_LIFETIME,
-            open_files=None, net_raw=False, binds=()):
+            open_files=None, net_raw=False, binds=(), stdin=False):
         """Start a program under test (program: its name, for a lab of several)
         with args on host (default: self.host). open_files, net_raw and binds are
-        what the lab needs of the sandbox beyond the defaults (harness/README.md)."""
+        what the lab needs of the sandbox beyond the defaults (harness/README.md);
+        stdin=True gives it a pipe to type into (Program.send_input)."""
         host = host or self.host
         name = program or self.name
         if name not in self.binaries:
@@ -78,12 +79,13 @@ class Lab:
         fence = sandbox.command(events=events[1], open_files=open_files, net_raw=net_raw,
                                 binds=binds, writable=[self.workdir])
         return self._launch(host, [self.binaries[name], *map(str, args)], lifetime=lifetime,
-                            label=label, wrapper=(*fence, *self.wrapper), events=events[1])
+                            label=label, wrapper=(*fence, *self.wrapper), events=events[1],
+                            stdin=stdin)
 
     def _launch(self, host, argv, lifetime=DEFAULT_LIFETIME, label=None, wrapper=(), env=None,
-                events=None):
+                events=None, stdin=False):
         program = Program(argv, host.netns_path, label=label, lifetime=lifetime,
-                          wrapper=wrapper, env=env, events=events)
+                          wrapper=wrapper, env=env, events=events, stdin=stdin)
         self.programs.append(program)
         where = f" on host {host.name}" if len(self.net.hosts) > 1 else ""
         self.step(f"started `{program.label}`{where}")

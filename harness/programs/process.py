@@ -7,6 +7,7 @@ its tests in milliseconds rather than at the end of each timeout.
 """
 import os
 import re
+import select
 import shlex
 import signal
 import subprocess
@@ -34,8 +35,10 @@ class Program:
     """A running program; see the module docstring."""
 
     def __init__(self, argv, netns_path=None, label=None, lifetime=DEFAULT_LIFETIME,
-                 env=None, wrapper=(), events=None):
-        """events: the sandbox's events file, when wrapper is the sandbox."""
+                 env=None, wrapper=(), events=None, stdin=False):
+        """events: the sandbox's events file, when wrapper is the sandbox; stdin:
+        give the program a pipe as standard input (send_input, close_input)
+        instead of /dev/null."""
         self.argv = list(argv)
         self.events = events
         self._killed = False  # by us: the end of a test is no crash
@@ -51,9 +54,11 @@ class Program:
         self._dropped = {"stdout": 0, "stderr": 0}
         self._eof = {"stdout": False, "stderr": False}
         self._changed = threading.Condition()
-        self._proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, start_new_session=True,
-                                      env=env)
+        self._proc = subprocess.Popen(command, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      start_new_session=True, env=env)
+        if stdin:
+            os.set_blocking(self._proc.stdin.fileno(), False)  # send_input has a deadline
         self._readers = [threading.Thread(target=self._read, args=(name, stream), daemon=True)
                          for name, stream in (("stdout", self._proc.stdout),
                                               ("stderr", self._proc.stderr))]
@@ -140,6 +145,36 @@ class Program:
             return f"{self.label} {describe_exit(code)} before printing {wanted}"
         return f"{self.label} did not print {wanted} within {scaled(timeout):.1f} s"
 
+    # -- input ---------------------------------------------------------------
+
+    def send_input(self, data, timeout=2.0):
+        """Write data to the program's standard input (a Program started with
+        stdin=True). Raises ProgramFailure if the program has not taken all of it
+        within timeout (scaled): it is not reading its input, or has closed it."""
+        pipe = self._proc.stdin.fileno()
+        rest = memoryview(data)
+        deadline = time.monotonic() + scaled(timeout)
+        while rest:
+            try:
+                rest = rest[os.write(pipe, rest):]
+                continue
+            except BlockingIOError:
+                pass
+            except BrokenPipeError:
+                raise ProgramFailure(f"{self.label} closed its standard input with "
+                                     f"{len(rest)} of {len(data)} bytes still to read") from None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProgramFailure(f"{self.label} did not read its standard input: "
+                                     f"{len(rest)} of {len(data)} bytes were still waiting "
+                                     f"after {scaled(timeout):.1f} s")
+            select.select([], [pipe], [], remaining)
+
+    def close_input(self):
+        """End of input: the program's next read() of standard input returns 0."""
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            self._proc.stdin.close()
+
     # -- life cycle ----------------------------------------------------------
 
     def poll(self):
@@ -187,6 +222,7 @@ class Program:
             reader.join(timeout=2)
         for stream in (self._proc.stdout, self._proc.stderr):
             stream.close()
+        self.close_input()
 
     def _signal_group(self, signum):
         try:

@@ -4,7 +4,8 @@
  *
  * --events FILE   append what the sandbox did to the program, one word a line
  *                 ("flooded stdout", "cpu-hog"), for the harness's results model
- * --open-files N  the descriptor limit (default MAX_OPEN_FILES)
+ * --open-files N  the descriptor limit (default MAX_OPEN_FILES); SOFT:HARD sets
+ *                 a soft limit below the hard one (a program that raises its own)
  * --net-raw       keep CAP_NET_RAW (raw sockets in the test's network namespace)
  *                 and no other capability
  * --bind SRC:DST  show the file SRC at DST (read-only), e.g. a lab's /etc/hosts
@@ -64,6 +65,7 @@ static int own_proc;		/* /proc shows our PID namespace only */
 /* The options (see the top of the file). */
 static int events_fd = -1;
 static rlim_t open_files = MAX_OPEN_FILES;
+static rlim_t open_files_soft = MAX_OPEN_FILES;
 static int keep_net_raw;
 static const char *bind_sources[MAX_BINDS], *bind_targets[MAX_BINDS];
 static int binds;
@@ -357,6 +359,15 @@ set_limits(void)
 	setrlimit(RLIMIT_CPU, &cpu_limit);
 	limit(RLIMIT_NPROC, MAX_PROCESSES);
 	limit(RLIMIT_NOFILE, open_files);
+	if (open_files_soft < open_files) {
+		struct rlimit files;
+
+		if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > open_files_soft) {
+			files.rlim_cur = open_files_soft;
+			if (setrlimit(RLIMIT_NOFILE, &files) != 0)
+				note("setrlimit");
+		}
+	}
 	limit(RLIMIT_FSIZE, MAX_FILE_SIZE);
 	limit(RLIMIT_CORE, 0);
 	if (mode == NULL || strcmp(mode, "no-memory-limit") != 0)
@@ -580,8 +591,10 @@ parse_options(int argc, char **argv)
 			if (events_fd < 0)
 				note(value);
 		} else if (strcmp(option, "--open-files") == 0) {
-			open_files = (rlim_t)strtoul(value, &end, 10);
-			if (*end != '\0' || open_files < 3)
+			open_files = open_files_soft = (rlim_t)strtoul(value, &end, 10);
+			if (*end == ':')
+				open_files = (rlim_t)strtoul(end + 1, &end, 10);
+			if (*end != '\0' || open_files_soft < 3 || open_files < open_files_soft)
 				usage();
 		} else if (strcmp(option, "--bind") == 0 && binds < MAX_BINDS &&
 			   (colon = strchr(value, ':')) != NULL) {

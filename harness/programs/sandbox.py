@@ -45,7 +45,8 @@ def command(events=None, open_files=None, net_raw=False, binds=(), writable=()):
     """The prefix that runs a program in the sandbox ([] when it is switched off).
 
     events: a file the sandbox appends what it did to the program to (one line
-    each: "flooded stdout", "cpu-hog"); open_files: the descriptor limit;
+    each: "flooded stdout", "cpu-hog"); open_files: the descriptor limit, or a
+    (soft, hard) pair for a program that raises its own soft limit;
     net_raw: keep CAP_NET_RAW (and nothing else) for raw sockets in the test's
     network namespace; binds: (source, target) files shown read-only at target
     (a lab's own /etc/hosts); writable: directories left writable (a per-test
@@ -57,7 +58,8 @@ def command(events=None, open_files=None, net_raw=False, binds=(), writable=()):
     if events:
         prefix += ["--events", events]
     if open_files:
-        prefix += ["--open-files", str(open_files)]
+        prefix += ["--open-files", ":".join(map(str, open_files))
+                   if isinstance(open_files, tuple) else str(open_files)]
     if net_raw:
         prefix.append("--net-raw")
     for source, target in binds:
