@@ -106,17 +106,22 @@ class Crowd:
             self.selector.register(sock, selectors.EVENT_READ)
         self.names = {}
 
-    def receive_until(self, done, timeout, watch=None, socks=None):
+    def receive_until(self, done, timeout, watch=None, socks=None, quiet=None):
         """Read from the clients (socks, default all) until done(data) holds for
-        each one's bytes, or timeout (scaled) passes, or watch exits, or they are
-        closed. Returns how many of them satisfy done()."""
+        each one's bytes, or timeout (scaled) passes, or nothing arrives for quiet
+        seconds (scaled), or watch exits, or they are closed. Returns how many of
+        them satisfy done()."""
         socks = self.socks if socks is None else socks
         deadline = time.monotonic() + scaled(timeout)
+        last = time.monotonic()
         waiting = {sock for sock in socks if not done(self.data[sock])}
         while waiting and time.monotonic() < deadline:
             if watch is not None and watch.poll() is not None:
                 break
+            if quiet is not None and time.monotonic() - last > scaled(quiet):
+                break
             for key, _ in self.selector.select(SLICE):
+                last = time.monotonic()
                 sock = key.fileobj
                 try:
                     chunk = sock.recv(65536)
