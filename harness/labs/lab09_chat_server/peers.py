@@ -23,8 +23,9 @@ class ChatPeer:
     reads whole lines, every wait with a deadline that also ends when the watched
     program (the server) exits."""
 
-    def __init__(self, host, ip, port, watch=None, rcvbuf=None, family=socket.AF_INET):
+    def __init__(self, host, ip, port, watch=None, rcvbuf=None):
         self.watch = watch
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
         self.sock = host.socket(family, socket.SOCK_STREAM)
         if rcvbuf:
             # Before connect(), so the window the kernel offers is small from the start.

@@ -32,11 +32,16 @@ CROWD_FILES = (256, 1100)
 _cleanups = []  # Python peers to close when the test ends, however it ends
 
 
+def close_kept():
+    """Close every Python peer kept for closing (at the end of each test)."""
+    while _cleanups:
+        _cleanups.pop().close()
+
+
 @pytest.fixture(autouse=True)
 def close_peers():
     yield
-    while _cleanups:
-        _cleanups.pop().close()
+    close_kept()
 
 
 def kept(peer):
