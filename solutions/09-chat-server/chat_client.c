@@ -126,7 +126,6 @@ receive_lines(struct chat *chat)
 	return 1;
 }
 
-/* slide: client-loop */
 /*
  * Until the server closes: read standard input while the queue has room for
  * more, send while something is queued, and print what arrives. At the end of
@@ -135,6 +134,7 @@ receive_lines(struct chat *chat)
 static void
 converse(struct chat *chat)
 {
+	/* slide: client-loop */
 	for (;;) {
 		int room = chat->out.len <= CHAT_QUEUE_MAX - TYPING_CHUNK;
 		struct pollfd pfds[2] = {
@@ -163,8 +163,8 @@ converse(struct chat *chat)
 		if ((pfds[1].revents & (POLLIN | POLLERR | POLLHUP)) && !receive_lines(chat))
 			return;
 	}
+	/* end slide */
 }
-/* end slide */
 
 int
 main(int argc, char *argv[])
