@@ -7,7 +7,7 @@ BAD_COMMAND_LINES = {
         ["127.0.0.1", "extra"],
         ["::zz"],
         ["no-such-host.invalid"],
-        ["10.255.255.1"],
+        ["-p", "1060", "127.0.0.1", "-p"],
     ],
     "chat_client": [
         ["127.0.0.1", "extra"],

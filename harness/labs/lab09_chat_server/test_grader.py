@@ -357,8 +357,11 @@ def test_server_drops_a_client_that_stops_reading(lab):
     server.expect(line("{name} dropped: too slow, 2 online", name=re.escape(slow.name)),
                   hint="print 'IP:PORT dropped: too slow, N online' when you drop a client")
     ended = slow.until_end(5)
-    lab.check(ended is not None, "the server did not close S's connection after dropping it",
-              hint="close (or reset, with SO_LINGER 0) the socket of a client you drop")
+    lab.check(ended == "reset", "the server did not reset S's connection after dropping it",
+              expected="a reset (RST)", got={"closed": "a normal close (FIN)"}.get(
+                  ended, "the connection still open"),
+              hint="set SO_LINGER to {1, 0} before close(): a reset frees what the kernel "
+                   "still holds for a client that does not read")
     room.say(talker, b"still here?\n")
     room.expect(reader, forwarded(talker, b"still here?"),
                 hint="after a client is dropped, everyone else goes on chatting")
