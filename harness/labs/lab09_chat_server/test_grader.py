@@ -4,6 +4,7 @@ clients at the same time (whole lines, dribbled bytes, lines too long, a reader
 that stops, resets, a thousand at once, and its CPU time while idle); the
 client against a Python chat server that talks while nothing is typed, is
 silent while lines are typed, and sends while the client's typing backs up."""
+import os
 import re
 import resource
 import threading
@@ -13,7 +14,8 @@ import pytest
 
 from harness.grading.contract import ADDRESS, line, quote
 from harness.labs.lab09_chat_server.peers import (LINE_MAX, QUEUE_MAX, ChatPeer, ChatServer,
-                                                  Crowd, Sender, cpu_seconds, tcp_wmem_max)
+                                                  Crowd, Sender, cpu_seconds, descendants,
+                                                  tcp_wmem_max)
 from harness.peers.tcp import dribble
 from harness.programs.process import NOT_IMPLEMENTED_EXIT, ProgramFailure, describe_exit
 from harness.timeouts import scaled
@@ -550,6 +552,23 @@ def test_client_prints_what_arrives_while_nothing_is_typed(lab):
                    hint="keep the start of a line until its newline comes, then print it once")
 
 
+def stdin_flags(program, name):
+    """The file status flags of standard input of the process called name under
+    program (from /proc/PID/fdinfo/0), or None if they cannot be read."""
+    for pid in descendants(program.pid):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() != name:
+                    continue
+            with open(f"/proc/{pid}/fdinfo/0") as info:
+                for text in info:
+                    if text.startswith("flags:"):
+                        return int(text.split()[1], 8)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 @pytest.mark.points(7)
 def test_client_sends_what_is_typed_while_the_server_is_silent(lab):
     peer, client = start_client(lab)
@@ -563,6 +582,14 @@ def test_client_sends_what_is_typed_while_the_server_is_silent(lab):
                                                              if ended else ""),
                   hint="recv() on the socket waits for as long as the server is silent: "
                        "poll() both, and read standard input whenever it is readable")
+    flags = stdin_flags(client, CLIENT)
+    lab.step("the test read the flags of chat_client's standard input in /proc/PID/fdinfo/0"
+             if flags is not None else "the flags of chat_client's standard input were "
+             "not readable here")
+    lab.check(flags is None or not flags & os.O_NONBLOCK, "the client made its standard "
+              "input non-blocking", expected="standard input left as it was",
+              got="O_NONBLOCK set", hint="O_NONBLOCK belongs to the open file, which the "
+              "shell and the terminal share: after POLLIN, one read() does not wait anyway")
 
 
 @pytest.mark.points(6)
