@@ -77,8 +77,9 @@ def stop_if_exited(lab, program, doing):
 def start_server(lab, ip=LOOPBACK, host=None, **options):
     """`chat_server IP -p 0`, once it says where it listens: (program, port)."""
     server = lab.run(ip, "-p", "0", program=SERVER, host=host, **options)
-    match = server.expect(LISTENING, timeout=5, hint="the server's first line must be 'Listening at "
-                          "IP:PORT', with the port getsockname() returns after bind()")
+    match = server.expect(LISTENING, timeout=5,
+                          hint="the server's first line must be 'Listening at IP:PORT', with "
+                               "the port getsockname() returns after bind()")
     return server, int(match["port"])
 
 
