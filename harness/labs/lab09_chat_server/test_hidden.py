@@ -203,8 +203,11 @@ def test_client_prints_a_very_long_line_in_pieces(lab):
     text = bytes(ord("a") + i % 26 for i in range(9000))
     send_to_client(lab, peer, client, text + b"\n")
     for start in range(0, len(text), CLIENT_LINE_MAX):
-        expect_printed(client, text[start:start + CLIENT_LINE_MAX],
-                       hint=f"keep at most {CLIENT_LINE_MAX} bytes of a line: print a longer "
-                            f"one in pieces of {CLIENT_LINE_MAX}")
+        piece = text[start:start + CLIENT_LINE_MAX]
+        # A group, so that a failure shows '<piece>' rather than 4096 letters.
+        client.expect(line("{piece}", piece=f"(?:{re.escape(quote(piece))})"), timeout=3,
+                      hint=f"print bytes {start} to {start + len(piece) - 1} of the "
+                           f"{len(text)}-byte line as one line: keep at most "
+                           f"{CLIENT_LINE_MAX} bytes of a line, print a longer one in pieces")
     send_to_client(lab, peer, client, b"short again\n")
     expect_printed(client, b"short again")
