@@ -404,13 +404,15 @@ serve_one(int conn)
 				warn("recv");
 			break;
 		}
+		/* The client shut down writing: the echo is complete. (No descriptor
+		 * comes with 0 bytes: a stream carries them only along with data.) */
+		if (n == 0)
+			break;
 		if (fd != -1) {
 			if (answer_with_file(conn, fd, buf, (size_t)n) == -1)
 				break;
 			continue;
 		}
-		if (n == 0)
-			break;	/* the client shut down writing: the echo is complete */
 		if (sl_write_full(conn, buf, (size_t)n) == -1) {
 			warn("send");
 			break;
