@@ -151,7 +151,9 @@ remove_socket_file(int signum)
 	/*
 	 * TODO(lab08): unlink(socket_file) unless it is empty (an abstract name
 	 * has no file), write(STDOUT_FILENO, stop_note, stop_note_len) (printf is
-	 * not async-signal-safe), then signal(signum, SIG_DFL) and raise(signum).
+	 * not async-signal-safe), then signal(signum, SIG_DFL), unblock signum
+	 * (sigprocmask: it is blocked while its handler runs) and raise(signum).
+	 * If raise() returns (PID 1 of a PID namespace survives it), _exit(128 + signum).
 	 */
 	(void)signum;
 	sl_todo("lab08", "removing the socket file on SIGINT and SIGTERM (remove_socket_file)");
@@ -578,11 +580,13 @@ child_echo(int sock, int type)
 
 	/*
 	 * TODO(lab08): loop: n = recv(sock, buf, sizeof buf, 0) (EINTR: again;
-	 * other errors: err(1, "child: recv")). n == 0: print "Child saw the end of
-	 * the stream" (SOCK_STREAM: the parent closed) or "Child received an empty
-	 * datagram: the end" (SOCK_DGRAM has no end of stream: 0 is an empty
-	 * datagram), and return. Otherwise print_quoted("Child received", buf, n)
-	 * and send the n bytes back (sl_write_full; err(1, "child: send")).
+	 * EAGAIN or EWOULDBLOCK, the timeout: errx(1, "child: the parent sent
+	 * nothing for %d seconds", IO_TIMEOUT_S); other errors: err(1, "child:
+	 * recv")). n == 0: print "Child saw the end of the stream" (SOCK_STREAM:
+	 * the parent closed) or "Child received an empty datagram: the end"
+	 * (SOCK_DGRAM has no end of stream: 0 is an empty datagram), and return.
+	 * Otherwise print_quoted("Child received", buf, n) and send the n bytes
+	 * back (sl_write_full; err(1, "child: send")).
 	 */
 	(void)buf;
 	(void)n;

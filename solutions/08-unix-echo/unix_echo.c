@@ -151,13 +151,22 @@ set_io_timeout(int sock)
 static void
 remove_socket_file(int signum)
 {
+	sigset_t this_one;
+
 	if (socket_file[0] != '\0')
 		(void)unlink(socket_file);
 	if (write(STDOUT_FILENO, stop_note, stop_note_len) == -1) {
 		/* Nothing sensible to do about it here. */
 	}
+	/* The default action, and the signal unblocked (it is, while its handler runs). */
 	signal(signum, SIG_DFL);
+	sigemptyset(&this_one);
+	sigaddset(&this_one, signum);
+	sigprocmask(SIG_UNBLOCK, &this_one, NULL);
 	raise(signum);
+	/* Still here: we are PID 1 of a PID namespace (a container's first process),
+	 * and the kernel spares it signals it does not catch. Exit as a shell reports it. */
+	_exit(128 + signum);
 }
 /* end slide */
 
@@ -622,6 +631,8 @@ child_echo(int sock, int type)
 		if ((n = recv(sock, buf, sizeof buf, 0)) == -1) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				errx(1, "child: the parent sent nothing for %d seconds", IO_TIMEOUT_S);
 			err(1, "child: recv");
 		}
 		if (n == 0) {
