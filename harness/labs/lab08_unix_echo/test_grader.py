@@ -30,13 +30,29 @@ PROGRAM_TIMEOUT = 5.0  # the programs' own bound on a silent peer (the handout's
 
 # -- helpers ----------------------------------------------------------------------
 
-def ended(program, timeout=3):
-    """program's exit status once it has ended by itself (a ProgramFailure if it has not);
-    a skeleton's exit 3 fails at once as "not implemented yet", with its TODO line."""
-    code = program.expect_exit(timeout)
+def outcome(program, timeout=3):
+    """program's exit status, or None if it is still running after timeout (scaled); a
+    skeleton's exit 3 fails at once as "not implemented yet", with its TODO line."""
+    code = program.wait(timeout)
     if code == NOT_IMPLEMENTED_EXIT:
         program.expect(r"(?!)", timeout=0, stream="stderr")  # raises "not implemented yet: …"
     return code
+
+
+def ended(program, timeout=3):
+    """outcome(), but a program still running is a failure (it should have finished)."""
+    code = outcome(program, timeout)
+    if code is None:
+        program.expect_exit(0)  # raises "… was still running after …"
+    return code
+
+
+def exit_text(code, program):
+    """How a program ended (or did not), with its last words, for feedback."""
+    if code is None:
+        said = program.stdout[-1:] or ["no output"]
+        return f"still running (its last line: '{said[0]}')"
+    return f"exit {code}, {stderr_text(program)}"
 
 
 def listening(path):
@@ -48,8 +64,18 @@ def start_server(lab, path=None, **sandbox):
     to echo.sock in the test's own directory."""
     path = path or os.path.join(lab.workdir, "echo.sock")
     server = lab.run("server", path, **sandbox)
-    server.expect(listening(path), hint="bind() an AF_UNIX SOCK_STREAM socket to the path, "
-                  "listen(), then print 'Listening at PATH' (the name getsockname() returns)")
+    found = server.expect(r"Listening at .*", hint="bind() an AF_UNIX SOCK_STREAM socket to "
+                          "the path, listen(), then print 'Listening at PATH' (the name "
+                          "getsockname() returns)")
+    if found.group(0) != f"Listening at {path}":
+        padded = found.group(0).startswith(f"Listening at {path}\\x00")
+        lab.fail("the server listens at another name than the one it was given",
+                 expected=f"'Listening at {path}'", got=f"'{found.group(0)[:120]}'",
+                 hint="the length given to bind() counts sizeof(struct sockaddr_un): an "
+                      "abstract name is exactly as long as that length says, NUL bytes and "
+                      "all; pass offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name)"
+                 if padded else "copy the whole name into sun_path (after a NUL byte for "
+                      "'@name') and pass the length of exactly that")
     return server, path
 
 
@@ -216,15 +242,17 @@ def test_server_refuses_a_path_held_by_a_live_server_or_a_file(lab):
     live = listener(lab.host, live_path)
     lab.step(f"a Python server listens at {live_path}; the program was started on the same path")
     server = lab.run("server", live_path)
-    code = ended(server)
+    code = outcome(server)
     took = any(l.startswith("Listening at") for l in server.stdout)
     lab.check(code == 1 and any("another server is listening there" in l for l in server.stderr),
+              "the server took the path of a live server instead of refusing it" if took else
               "the server did not refuse a path where another server is listening",
               expected="exit 1 and 'unix_echo: PATH: another server is listening there'",
-              got=f"exit {code}, {stderr_text(server)}",
-              hint="a connect() that succeeds means a live server: refuse, and never unlink() "
-                   "its file" if not took else "the program took the name of a running "
-                   "server: only a connect() refused with ECONNREFUSED makes a file stale")
+              got=exit_text(code, server),
+              hint="only a connect() refused with ECONNREFUSED makes a socket file stale; "
+                   "one that succeeds means a live server: refuse, and never unlink() its file"
+                   if took else "after EADDRINUSE, connect() to the path: success means a "
+                   "live server")
     with lab.wire(f"a Python client connected to the Python server at {live_path}",
                   hint="the program must leave a live server's socket file alone"):
         probe = connect(lab.host, live_path)
@@ -243,13 +271,13 @@ def test_server_refuses_a_path_held_by_a_live_server_or_a_file(lab):
     os.chmod(plain, 0o666)
     lab.step(f"a regular file was made at {plain}, and the program was started on that path")
     server = lab.run("server", plain)
-    code = ended(server)
+    code = outcome(server)
     intact = os.path.isfile(plain) and open(plain).read() == "not a socket\n"
     lab.check(code == 1 and intact and any("is not a socket" in l for l in server.stderr),
               "the server did not refuse a path that holds a file which is not a socket",
               expected="exit 1, 'unix_echo: PATH: exists and is not a socket; not removing it', "
                        "and the file left as it was",
-              got=f"exit {code}, {stderr_text(server)}; the file is "
+              got=f"{exit_text(code, server)}; the file is "
                   + ("intact" if intact else describe(plain)),
               hint="lstat() the path after EADDRINUSE, and stop unless S_ISSOCK(st_mode)")
 
@@ -269,13 +297,13 @@ def test_server_listens_at_an_abstract_name(lab):
     holder = listener(lab.host, taken)
     lab.step(f"a Python server listens at {taken}; the program was started on it too")
     second = lab.run("server", taken)
-    code = ended(second)
+    code = outcome(second)
     holder.close()
     lab.check(code == 1 and any("another server is listening there" in l
                                 for l in second.stderr),
               "the server did not refuse an abstract name held by a live server",
               expected="exit 1 and 'unix_echo: @NAME: another server is listening there'",
-              got=f"exit {code}, {stderr_text(second)}",
+              got=exit_text(code, second),
               hint="bind() fails with EADDRINUSE for a taken abstract name too; a connect() "
                    "that succeeds shows a live server")
 
@@ -288,7 +316,7 @@ def test_server_refuses_a_path_too_long_for_sun_path(lab):
     lab.step(f"the program was started on a path of {len(path)} bytes (sun_path holds 108, "
              "NUL included)")
     server = lab.run("server", path)
-    code = ended(server)
+    code = outcome(server)
     listed = sorted(os.listdir(folder))
     lab.check(not listed, "a file appeared although the path does not fit in sun_path",
               expected="nothing: the path refused", got=f"{', '.join(listed)[:80]} in {folder}"
@@ -299,7 +327,7 @@ def test_server_refuses_a_path_too_long_for_sun_path(lab):
               "the server did not refuse a path too long for sun_path",
               expected="exit 1 and 'unix_echo: PATH: too long for a Unix socket address "
                        "(108 bytes, at most 107)'",
-              got=f"exit {code}, {stderr_text(server)}",
+              got=exit_text(code, server),
               hint="make_address() returns -1 with ENAMETOOLONG; the caller says so and exits 1")
     name = "@" + "y" * SUN_PATH
     lab.step(f"the client was started on an abstract name of {SUN_PATH} bytes")
@@ -322,7 +350,7 @@ def test_server_removes_its_socket_file_on_sigint_and_sigterm(lab):
         server.expect(line("  Echoed 17 bytes, connection closed"))
         lab.step(f"the grader sent {name} to the server")
         os.kill(server.pid, signum)
-        code = server.expect_exit(3)
+        code = server.wait(3)
         lab.check(not os.path.lexists(path), f"the socket file is still there after {name}",
                   expected=f"{path} removed", got=describe(path),
                   hint="catch SIGINT and SIGTERM with sigaction(); the handler unlink()s the "
@@ -334,7 +362,8 @@ def test_server_removes_its_socket_file_on_sigint_and_sigterm(lab):
                   hint="write() the note prepared before (printf() is not async-signal-safe)")
         lab.check(code in (-signum, 128 + signum), f"the server did not end by {name}",
                   expected=f"killed by {name} (the default action, raised again)",
-                  got=f"exit {code}" if code >= 0 else f"killed by signal {-code}",
+                  got="still running" if code is None else f"exit {code}" if code >= 0
+                  else f"killed by signal {-code}",
                   hint="in the handler, after the cleanup: signal(signum, SIG_DFL), unblock "
                        "it and raise(signum), so whoever started the server sees how it ended")
 
@@ -406,28 +435,50 @@ def test_client_reports_a_missing_or_refused_path(lab):
 
 # -- pair -------------------------------------------------------------------------
 
+def diagnose_pair(lines, kinds, messages, dgram):
+    """(problem, hint) for a pair run that did not end well, from what it printed."""
+    glued = "".join(messages)
+    child_lines = [l for l in lines if l.startswith("Child")]
+    if dgram and any(len(c) > len(messages[-1]) for c in kinds["child"]):
+        return ("the child received several messages in one read: that is a stream, not "
+                "datagrams", "with --dgram, socketpair(AF_UNIX, SOCK_DGRAM, 0, sv)")
+    if dgram and kinds["child"] == messages and \
+            "Child received an empty datagram: the end" not in lines:
+        return ("the child got every message and then went on waiting",
+                "a datagram socket has no end of stream: closing the parent's end does not "
+                "wake the child; the parent sends an empty datagram last, and the child "
+                "stops when recv() returns 0")
+    if not dgram and "".join(kinds["child"]) == glued and \
+            "Child saw the end of the stream" not in lines:
+        return ("the child never saw the end of the stream",
+                "recv() returns 0 only when every descriptor of the other end is closed: the "
+                "child must close its own copy of the parent's end after fork(), and the "
+                "parent closes its end once it has its answers back")
+    return ("pair did not end with the child's status 0 (the child printed: "
+            + ("; ".join(child_lines)[:100] or "nothing") + ")",
+            "fork(); the child echoes every read until the end and exits 0; the parent "
+            "reads the answers, closes its end and waitpid()s for the child")
+
+
 PARENT_SENT = re.compile(r"Parent sent '(.*)'")
 CHILD_RECEIVED = re.compile(r"Child received '(.*)'")
 PARENT_RECEIVED = re.compile(r"Parent received '(.*)'")
 
 
 def run_pair(lab, count, *options):
-    """`unix_echo pair COUNT [OPTIONS]` to its end: (stdout lines, the lines of each kind)."""
+    """`unix_echo pair COUNT [OPTIONS]` to its end: (stdout lines, the lines of each kind,
+    the messages quoted). Fails, saying what went wrong, unless it ended with status 0."""
     pair = lab.run("pair", str(count), *options)
-    code = ended(pair, 4)
+    code = outcome(pair, 4)
     lines = pair.stdout
-    lab.check(code == 0 and lines and lines[-1] == "Child exited with status 0",
-              "pair did not end with the child's status 0",
-              expected="exit 0, the last line 'Child exited with status 0'",
-              got=f"exit {code}, last line '{lines[-1] if lines else ''}'"
-                  + (f", stderr {stderr_text(pair)}" if pair.stderr else ""),
-              hint="the child must see the end (on a stream: every descriptor of the parent's "
-                   "end closed, including the child's own copy) and exit 0; the parent "
-                   "waitpid()s for it")
     kinds = {name: [m[1] for m in map(regex.fullmatch, lines) if m]
              for name, regex in (("sent", PARENT_SENT), ("child", CHILD_RECEIVED),
                                  ("parent", PARENT_RECEIVED))}
     messages = [quote(f"Message {i}".encode()) for i in range(1, count + 1)]
+    if code != 0 or not lines or lines[-1] != "Child exited with status 0":
+        problem, hint = diagnose_pair(lines, kinds, messages, "--dgram" in options)
+        lab.fail(problem, expected="exit 0, the last line 'Child exited with status 0'",
+                 got=exit_text(code, pair), hint=hint)
     lab.check(kinds["sent"] == messages and
               all(not l.startswith("Child") for l in lines[:count]),
               "the parent did not send its messages first",
