@@ -5,10 +5,12 @@ it), worked out from /proc the way the kernel does it.
 
 Sockets are made inside the host's network namespace (host.socket), which is
 where abstract names live; paths live in the test's shared directory."""
+import fcntl
 import os
 import select
 import socket
 import stat
+import struct
 import sys
 import time
 
@@ -129,6 +131,28 @@ def receive_until_close(sock, timeout, watch=None, limit=1 << 20):
             return bytes(data), True
         data += chunk
     return bytes(data), False
+
+
+SIOCOUTQ = 0x5411  # bytes a socket has sent that its peer has not read yet (AF_UNIX too)
+OUTQ_POLL = 0.002
+
+
+def unread(sock):
+    """How much of what sock sent its peer has not read yet (skbs still queued)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0" * 4))[0]
+
+
+def send_piece_by_piece(sock, data, pieces, timeout, watch=None):
+    """Send data in pieces, each once the peer has read everything before it, so that
+    a reader that stops after its first recv() sees the first piece alone. A peer
+    that does not read on is given timeout (scaled) per piece, then sent the rest."""
+    size = max(1, -(-len(data) // pieces))
+    for start in range(0, len(data), size):
+        sock.sendall(data[start:start + size])
+        deadline = time.monotonic() + scaled(timeout)
+        while unread(sock) > 0 and time.monotonic() < deadline and \
+                (watch is None or watch.poll() is None):
+            time.sleep(OUTQ_POLL)  # the peer's reading is what we wait for; bounded
 
 
 def receive_with_descriptors(sock, size, timeout, watch=None):

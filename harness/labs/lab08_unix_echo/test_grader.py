@@ -19,7 +19,7 @@ from harness.grading.contract import line, quote
 from harness.labs.lab08_unix_echo.peers import (
     accept, another_mapped_gid, connect, exchange, ids_seen_by, inside_client_command,
     is_socket_file, listener, own_view, pid_seen_by, program_process, receive_until_close,
-    receive_with_descriptors, shared_directory, stale_socket_file)
+    receive_with_descriptors, send_piece_by_piece, shared_directory, stale_socket_file)
 from harness.peers.tcp import receive_exactly
 from harness.programs.process import NOT_IMPLEMENTED_EXIT
 
@@ -50,8 +50,8 @@ def ended(program, timeout=3):
 def exit_text(code, program):
     """How a program ended (or did not), with its last words, for feedback."""
     if code is None:
-        said = program.stdout[-1:] or ["no output"]
-        return f"still running (its last line: '{said[0]}')"
+        said = (program.stdout[-1:] or ["no output"])[0]
+        return f"still running (its last line: '{said[:100]}'" + ("…)" if len(said) > 100 else ")")
     return f"exit {code}, {stderr_text(program)}"
 
 
@@ -71,9 +71,9 @@ def start_server(lab, path=None, **sandbox):
         padded = found.group(0).startswith(f"Listening at {path}\\x00")
         lab.fail("the server listens at another name than the one it was given",
                  expected=f"'Listening at {path}'", got=f"'{found.group(0)[:120]}'",
-                 hint="the length given to bind() counts sizeof(struct sockaddr_un): an "
-                      "abstract name is exactly as long as that length says, NUL bytes and "
-                      "all; pass offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name)"
+                 hint="an abstract name is as long as the length given to bind() says, NUL "
+                      "bytes and all: pass offsetof(struct sockaddr_un, sun_path) + 1 + "
+                      "strlen(name)"
                  if padded else "copy the whole name into sun_path (after a NUL byte for "
                       "'@name') and pass the length of exactly that")
     return server, path
@@ -197,8 +197,9 @@ def test_server_prints_each_peers_credentials_as_its_namespaces_see_them(lab):
         hint = ("getsockopt(SO_PEERCRED) on the connected socket (the one accept() returned) "
                 "fills a struct ucred: print its pid, uid and gid, in that order")
         if got == own and got != (pid, uid, gid):
-            hint = ("those are the server's own ids (getpid(), getuid(), getgid()): ask the "
-                    "kernel about the peer with getsockopt(conn, SOL_SOCKET, SO_PEERCRED)")
+            hint = ("those are the server's own ids (getpid() and getuid() give them, and so "
+                    "does SO_PEERCRED on the listening socket): ask about the socket accept() "
+                    "returned")
         lab.check(got == (pid, uid, gid), f"the credentials printed for {who} are not the "
                   "ones the kernel reports", expected=f"'{wanted}'",
                   got=f"'{found.group(0)}'", hint=hint)
@@ -372,7 +373,8 @@ def test_server_removes_its_socket_file_on_sigint_and_sigterm(lab):
 
 def serve_client(lab, client, server_sock, reply, pieces=3):
     """The Python server's side: accept the client, read until its half-close, send
-    reply in pieces, close. Returns what the client sent."""
+    reply in pieces (each once the client has read the one before), close. Returns
+    what the client sent."""
     conn = accepted(lab, server_sock, client, "the client")
     sent, closed = receive_until_close(conn, 3, watch=client)
     lab.check(closed, "the client never shut down writing, so the server could not know it "
@@ -380,10 +382,10 @@ def serve_client(lab, client, server_sock, reply, pieces=3):
               got=f"'{quote(sent)}' and then nothing for 3 s",
               hint="after sending, shutdown(sock, SHUT_WR): close() would give up the reading "
                    "half too, and the reply is still to come")
-    size = max(1, -(-len(reply) // pieces))
-    with lab.wire("the Python server sent its reply"):
-        for start in range(0, len(reply), size):
-            conn.sendall(reply[start:start + size])
+    with lab.wire("the Python server sent its reply piece by piece",
+                  hint="the client closed before the reply was complete: one recv() returns "
+                       "only what has arrived so far; read until recv() returns 0"):
+        send_piece_by_piece(conn, reply, pieces, 1, watch=client)
     conn.close()
     return sent
 
@@ -394,9 +396,10 @@ def test_client_sends_half_closes_and_prints_the_reply(lab):
     server_sock = listener(lab.host, path)
     for args, text in (((), DEFAULT_TEXT), (("It's a back\\slash",), b"It's a back\\slash")):
         reply = b"A Python server answers: " + text.upper()
-        lab.step(f"a Python server at {path} reads until the end of the client's stream, then "
-                 f"answers '{quote(reply)}' in three pieces and closes; the program ran as "
-                 f"`unix_echo client {path}" + (f" {args[0]}`" if args else "` (no TEXT)"))
+        lab.step(f"a Python server at {path} reads until the end of the client's stream, "
+                 f"then answers '{quote(reply)}'")
+        lab.step("in three pieces, each once the client has read the one before, and closes"
+                 + ("" if args else "; the client is given no TEXT"))
         client = lab.run("client", path, *args)
         sent = serve_client(lab, client, server_sock, reply)
         lab.check(sent == text, "the client did not send its TEXT exactly",
@@ -451,9 +454,8 @@ def diagnose_pair(lines, kinds, messages, dgram):
     if not dgram and "".join(kinds["child"]) == glued and \
             "Child saw the end of the stream" not in lines:
         return ("the child never saw the end of the stream",
-                "recv() returns 0 only when every descriptor of the other end is closed: the "
-                "child must close its own copy of the parent's end after fork(), and the "
-                "parent closes its end once it has its answers back")
+                "recv() returns 0 once every descriptor of the other end is closed: the child "
+                "must close its copy of the parent's end after fork(); the parent closes its own")
     return ("pair did not end with the child's status 0 (the child printed: "
             + ("; ".join(child_lines)[:100] or "nothing") + ")",
             "fork(); the child echoes every read until the end and exits 0; the parent "
@@ -553,8 +555,7 @@ def test_send_fd_passes_an_open_descriptor_of_the_file(lab):
         notes.write(content)
     os.chmod(file, 0o644)
     answer = b"I read: " + content
-    lab.step(f"a Python server at {path} takes one message with its descriptors; the program "
-             f"ran `unix_echo send-fd {path} {file}`")
+    lab.step(f"a Python server at {path} takes one message with its descriptors")
     client = lab.run("send-fd", path, file)
     conn = accepted(lab, server_sock, client, "send-fd")
     data, fds = receive_with_descriptors(conn, len(file), 3, watch=client)
@@ -606,9 +607,10 @@ def test_server_reads_through_a_passed_descriptor(lab):
     try:
         skipped = os.read(fd, 10)
         os.unlink(secret)
-        lab.step(f"a Python client opened {secret} (mode 0600), read its first 10 bytes "
-                 f"('{quote(skipped)}'), deleted the file, and passed the open descriptor "
-                 "to the server with the bytes 'secret.txt', then shut down writing")
+        lab.step(f"a Python client opened {secret} (mode 0600) and read its first 10 bytes "
+                 f"('{quote(skipped)}')")
+        lab.step("it deleted the file, passed the open descriptor to the server with the "
+                 "bytes 'secret.txt', and shut down writing")
         with lab.wire("the Python client passed the descriptor"):
             sock = connect(lab.host, path)
             socket.send_fds(sock, [b"secret.txt"], [fd])

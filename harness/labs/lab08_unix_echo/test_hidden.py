@@ -119,6 +119,25 @@ def test_server_does_not_read_a_descriptor_that_is_not_a_file(lab):
 
 
 @pytest.mark.points(3)
+def test_server_reads_a_passed_file_to_its_end(lab):
+    server, path = start_server(lab)
+    content = bytes(range(256)) * 160
+    fd = os.open(file_with(lab, "large.bin", content), os.O_RDONLY)
+    try:
+        lab.step(f"a Python client passed a descriptor of a file of {len(content)} bytes "
+                 "(every byte value, far more than one read() of 4096)")
+        reply, closed = pass_descriptors(lab, server, path, "large.bin", [fd])
+    finally:
+        os.close(fd)
+    lab.check(reply == content and closed, "the server did not send back the whole file",
+              expected=f"all {len(content)} bytes, then the close",
+              got=f"{len(reply)} bytes" + ("" if reply == content[:len(reply)] else
+                                           ", not the file's"),
+              hint="read() the descriptor in a loop until it returns 0 (at most 64 KiB), "
+                   "sending each piece on")
+
+
+@pytest.mark.points(3)
 def test_client_quotes_every_byte_of_the_reply(lab):
     path = os.path.join(shared_directory(lab), "binary.sock")
     server_sock = listener(lab.host, path)
