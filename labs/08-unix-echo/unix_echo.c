@@ -59,11 +59,9 @@ usage(void)
 }
 
 /*
- * Fill addr for PATH: a file system path, or, with a leading '@', a name in
- * Linux's abstract namespace (sun_path starts with a NUL byte and no file is
- * made). *len is the length to give bind() and connect(). Returns -1 with errno
- * ENAMETOOLONG when the name does not fit in sun_path: never truncate it, or
- * the program would quietly use some other socket. EINVAL for an empty name.
+ * Fill addr for PATH, or for '@name' in Linux's abstract namespace (sun_path
+ * starts with a NUL byte; no file), and *len for bind() and connect(). -1 with
+ * ENAMETOOLONG if it does not fit (never truncate: that names another socket).
  */
 static int
 make_address(const char *path, struct sockaddr_un *addr, socklen_t *len)
@@ -465,7 +463,7 @@ print_reply(int sock, const char *what)
 	print_quoted(what, reply, got);
 }
 
-/* Send text, say "that is all" with a half-close, and print everything the server sends back. */
+/* Send text, half-close ("that is all"), and print everything that comes back. */
 static void
 client(const char *path, const char *text)
 {

@@ -54,11 +54,9 @@ usage(void)
 
 /* slide: make-address */
 /*
- * Fill addr for PATH: a file system path, or, with a leading '@', a name in
- * Linux's abstract namespace (sun_path starts with a NUL byte and no file is
- * made). *len is the length to give bind() and connect(). Returns -1 with errno
- * ENAMETOOLONG when the name does not fit in sun_path: never truncate it, or
- * the program would quietly use some other socket. EINVAL for an empty name.
+ * Fill addr for PATH, or for '@name' in Linux's abstract namespace (sun_path
+ * starts with a NUL byte; no file), and *len for bind() and connect(). -1 with
+ * ENAMETOOLONG if it does not fit (never truncate: that names another socket).
  */
 static int
 make_address(const char *path, struct sockaddr_un *addr, socklen_t *len)
@@ -190,7 +188,6 @@ remove_on_signals(const char *path)
 		err(1, "sigaction");
 }
 
-/* slide: listen-at */
 /* A stream socket listening at addr, or -1 with errno set (EADDRINUSE: the name is taken). */
 static int
 listen_at(const struct sockaddr_un *addr, socklen_t len)
@@ -215,7 +212,6 @@ fail:
 	errno = saved;
 	return -1;
 }
-/* end slide */
 
 /* Is a server accepting connections at addr? 1 yes, 0 no (refused), -1 with errno otherwise. */
 static int
@@ -236,7 +232,6 @@ server_alive(const struct sockaddr_un *addr, socklen_t len)
 	return alive;
 }
 
-/* slide: stale */
 /*
  * Listen at PATH. A socket file outlives its server (a crash, a kill -9), and
  * then bind() fails with EADDRINUSE. Remove such a stale file, but only when it
@@ -251,6 +246,7 @@ open_server(const char *path, const struct sockaddr_un *addr, socklen_t len)
 
 	if ((sock = listen_at(addr, len)) != -1)
 		return sock;
+	/* slide: stale */
 	if (errno != EADDRINUSE)
 		err(1, "bind %s", path);
 	if (path[0] != '@') {
@@ -273,13 +269,12 @@ open_server(const char *path, const struct sockaddr_un *addr, socklen_t len)
 	if (unlink(path) == -1)
 		err(1, "remove the stale socket file %s", path);
 	printf("Removed the stale socket file %s\n", path);
+	/* end slide */
 	if ((sock = listen_at(addr, len)) == -1)
 		err(1, "bind %s", path);
 	return sock;
 }
-/* end slide */
 
-/* slide: receive */
 /*
  * recv() that also accepts descriptors passed with SCM_RIGHTS. *fd is the first
  * one, or -1; any others are closed at once (each is an open file in our table
@@ -301,6 +296,7 @@ receive(int sock, void *buf, size_t size, int *fd)
 	ssize_t n;
 
 	*fd = -1;
+	/* slide: receive */
 	/* MSG_CMSG_CLOEXEC: a descriptor we receive is not passed on to programs we exec. */
 	if ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1)
 		return -1;
@@ -319,14 +315,13 @@ receive(int sock, void *buf, size_t size, int *fd)
 				warn("close");
 		}
 	}
+	/* end slide */
 	/* Descriptors that did not fit were closed by the kernel: say so. */
 	if (msg.msg_flags & MSG_CTRUNC)
 		warnx("more than %d descriptors in one message: the rest were discarded", MAX_FDS);
 	return n;
 }
-/* end slide */
 
-/* slide: use-fd */
 /*
  * Answer a message that brought descriptor fd: read the file through it and send
  * what it holds back (at most MAX_FILE_REPLY bytes). It is the sender's own open
@@ -345,6 +340,7 @@ answer_with_file(int conn, int fd, const char *label, size_t len)
 
 	sl_quote(label, len, quoted, sizeof quoted);
 	printf("  Received descriptor %d with '%s'\n", fd, quoted);
+	/* slide: check-fd */
 	/* Check what we were given: a pipe or a socket could keep us waiting forever. */
 	if (fstat(fd, &info) == -1) {
 		warn("fstat descriptor %d", fd);
@@ -356,6 +352,7 @@ answer_with_file(int conn, int fd, const char *label, size_t len)
 		result = 0;
 		goto done;
 	}
+	/* end slide */
 	while (total < MAX_FILE_REPLY) {
 		size_t want = MAX_FILE_REPLY - total < sizeof buf ? MAX_FILE_REPLY - total : sizeof buf;
 
@@ -380,7 +377,6 @@ done:
 		warn("close descriptor %d", fd);
 	return result;
 }
-/* end slide */
 
 /* Serve one client: print its credentials, then echo until it shuts down writing. */
 static void
@@ -511,7 +507,7 @@ print_reply(int sock, const char *what)
 }
 
 /* slide: client */
-/* Send text, say "that is all" with a half-close, and print everything the server sends back. */
+/* Send text, half-close ("that is all"), and print everything that comes back. */
 static void
 client(const char *path, const char *text)
 {
@@ -531,7 +527,6 @@ client(const char *path, const char *text)
 }
 /* end slide */
 
-/* slide: send-descriptor */
 /*
  * Pass descriptor fd to the peer with SCM_RIGHTS, attached to the bytes of label.
  * A stream socket carries ancillary data only along with at least one byte of
@@ -541,6 +536,7 @@ client(const char *path, const char *text)
 static void
 send_descriptor(int sock, int fd, const char *label)
 {
+	/* slide: send-descriptor */
 	union {
 		struct cmsghdr align;
 		char space[CMSG_SPACE(sizeof(int))];
@@ -563,12 +559,12 @@ send_descriptor(int sock, int fd, const char *label)
 		;
 	if (n == -1)
 		err(1, "sendmsg");
+	/* end slide */
 	/* A short count: the descriptor went with the first part; the rest is plain data. */
 	if ((size_t)n < iov.iov_len &&
 	    sl_write_full(sock, label + n, iov.iov_len - (size_t)n) == -1)
 		err(1, "send");
 }
-/* end slide */
 
 /* Open FILE, pass its descriptor to the server at PATH, and print what the server read through it. */
 static void
@@ -674,7 +670,6 @@ collect_replies(int sock, int type, unsigned long count, size_t total)
 	}
 }
 
-/* slide: pair */
 /* socketpair() and fork(): the parent talks on one end, the child on the other. */
 static void
 pair(unsigned long count, int type)
@@ -683,6 +678,7 @@ pair(unsigned long count, int type)
 	size_t total;
 	pid_t child;
 
+	/* slide: pair */
 	if (socketpair(AF_UNIX, type, 0, sv) == -1)
 		err(1, "socketpair");
 	if (set_io_timeout(sv[0]) == -1 || set_io_timeout(sv[1]) == -1)
