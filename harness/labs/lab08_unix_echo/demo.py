@@ -115,8 +115,8 @@ def echo(demo):
         and its NUL) says where the name ends. accept() returned a new socket (4) whose
         peer has no name ({sa_family=AF_UNIX}, length 2). getsockopt(SO_PEERCRED) asked
         the kernel who connected: pid 0, because the client runs in a PID namespace of
-        its own that the server cannot see (each program here has its sandbox), and uid
-        65534, because every program in the sandbox runs as nobody.
+        its own that the server cannot see (each program here has its sandbox), and the
+        uid the client runs as there (nobody, 65534, when the grader runs as root).
         The echo is recvmsg() and write() until recvmsg() returns 0: the client's
         shutdown(SHUT_WR). The send-fd message brought control data: SCM_RIGHTS with
         cmsg_data=[5], a descriptor the kernel made in the server for the client's open
