@@ -177,7 +177,8 @@ def receive_with_descriptors(sock, size, timeout, watch=None):
 # (which may run as the same user) cannot trace it.
 INSIDE_CLIENT = r"""
 import ctypes, os, socket, sys
-path, gid, data, timeout = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3]), float(sys.argv[4])
+path, gid, data = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+timeout = float(sys.argv[4])
 ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
 if gid >= 0:
     try:

@@ -13,7 +13,7 @@ import pytest
 from harness.grading.contract import line, quote
 from harness.labs.lab08_unix_echo.peers import (connect, listener, receive_until_close,
                                                 shared_directory)
-from harness.labs.lab08_unix_echo.test_grader import (SUN_PATH, accepted, converse, ended,
+from harness.labs.lab08_unix_echo.test_grader import (ACT, SUN_PATH, accepted, converse, ended,
                                                       run_pair, start_server)
 
 pytestmark = pytest.mark.hidden
@@ -40,7 +40,7 @@ def test_server_names_a_client_that_bound_an_address(lab):
     for name in named:
         converse(lab, server, path, b"I have a name", who=f"a Python client bound to {name}",
                  bind_to=name)
-        server.expect(line("Accepted a connection from {name}", name=re.escape(name)),
+        server.expect(line("Accepted a connection from {name}", name=re.escape(name)), timeout=ACT,
                       hint="print the address accept() filled in: a path, or '@' and the "
                            "bytes after sun_path's NUL for an abstract name, as long as "
                            "the returned length says")
@@ -145,10 +145,10 @@ def test_client_quotes_every_byte_of_the_reply(lab):
     lab.step(f"a Python server at {path} answers the 256 byte values 0..255 and closes")
     client = lab.run("client", path, "bytes, please")
     conn = accepted(lab, server_sock, client, "the client")
-    receive_until_close(conn, 3, watch=client)
+    receive_until_close(conn, ACT, watch=client)
     conn.sendall(reply)
     conn.close()
-    client.expect(line("The server echoed '{text}'", text=re.escape(quote(reply))),
+    client.expect(line("The server echoed '{text}'", text=re.escape(quote(reply))), timeout=ACT,
                   hint="quote the reply with sl_quote() over its real length: it may hold NUL "
                        "bytes and newlines")
     lab.check(ended(client) == 0, "the client did not exit 0")
@@ -167,7 +167,7 @@ def test_pair_with_other_counts(lab):
                   got="; ".join(kinds["child"])[:120])
     lab.step("the program ran `unix_echo pair` (COUNT defaults to 3)")
     pair = lab.run("pair")
-    ended(pair, 4)
+    ended(pair)
     sent = [l for l in pair.stdout if l.startswith("Parent sent")]
     lab.check(len(sent) == 3, "pair without COUNT did not send 3 messages",
               expected="3 'Parent sent' lines", got=f"{len(sent)}")
