@@ -180,7 +180,7 @@ send_udp_probe(const struct tracer *t, int ttl, unsigned index)
 {
 	unsigned char payload[PAYLOAD_LEN];
 	struct sockaddr_in to = t->dest;
-	int tries;
+	int tries, saved;
 
 	fill_payload(payload);
 	to.sin_port = htons(FIRST_PORT + index);
@@ -189,8 +189,13 @@ send_udp_probe(const struct tracer *t, int ttl, unsigned index)
 	                       (struct sockaddr *)&to, sizeof to) == -1; tries++) {
 		/* A late ICMP error about an earlier probe also fails the next
 		 * send, once: it is not about this one. Empty the queue, try again. */
-		if (errno != EINTR && (tries == 3 || discard_error_queue(t->sock) == 0))
+		if (errno == EINTR)
+			continue;
+		saved = errno;
+		if (tries == 3 || discard_error_queue(t->sock) == 0) {
+			errno = saved;
 			err(1, "sendto %s", sl_addr_text(&to, sizeof to));
+		}
 	}
 }
 /* end slide */
