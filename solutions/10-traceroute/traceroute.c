@@ -118,7 +118,7 @@ set_ttl(int sock, int ttl)
 /* Read one entry of the socket's error queue into *got (type -1 for an error
  * that is not an ICMP message, e.g. a local one). 1 if an entry was read, 0 if
  * the queue is empty, -1 on failure. */
-/* slide: read-error-queue */
+/* slide: error-queue-recvmsg */
 static int
 read_error_queue(int sock, struct answer *got)
 {
@@ -136,6 +136,8 @@ read_error_queue(int sock, struct answer *got)
 
 	if (recvmsg(sock, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) == -1)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	/* end slide */
+	/* slide: error-queue-cmsg */
 	got->type = -1;
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
 		struct sock_extended_err *ee;
@@ -154,8 +156,8 @@ read_error_queue(int sock, struct answer *got)
 		got->probe = ntohs(original.sin_port);
 	}
 	return 1;
+	/* end slide */
 }
-/* end slide */
 
 /* Read every entry of the socket's error queue and forget it: how many there were. */
 static int
@@ -239,7 +241,7 @@ load16(const unsigned char *p)
 /* Parse an IPv4 packet as read from the raw socket into *got. 0 if it is an
  * echo reply, or a time exceeded or unreachable that quotes an echo request;
  * -1 for anything else: too short, a wrong checksum, other ICMP. */
-/* slide: parse-icmp */
+/* slide: parse-ip-header */
 static int
 parse_icmp_packet(const unsigned char *packet, size_t len, struct answer *got)
 {
@@ -262,6 +264,8 @@ parse_icmp_packet(const unsigned char *packet, size_t len, struct answer *got)
 		got->probe = load16(icmp + 6);
 		return 0;
 	}
+	/* end slide */
+	/* slide: parse-quote */
 	if (got->type != ICMP_TIME_EXCEEDED && got->type != ICMP_DEST_UNREACH)
 		return -1;
 	/* An ICMP error quotes the IP header and first 8 bytes of what it is about. */
@@ -274,8 +278,8 @@ parse_icmp_packet(const unsigned char *packet, size_t len, struct answer *got)
 	got->ident = load16(inner + inner_ihl + 4);
 	got->probe = load16(inner + inner_ihl + 6);
 	return 0;
+	/* end slide */
 }
-/* end slide */
 
 /* Read one packet from the raw socket into *got (type -1 if it is none of
  * ours to consider). 1 if a packet was read, 0 if none is waiting, -1 on failure. */
