@@ -51,8 +51,7 @@ def run(lab, chain, *args, stars=0, wait=5.0, destination=None):
         lab.fail(f"traceroute was still running after {limit:.0f} s",
                  expected=f"a trace of {chain.hops} hops that ends by itself",
                  got=f"{len(program.stdout)} lines, the last {program.stdout[-1:] or 'none'}",
-                 hint="stop after the hop where the destination answered (or an unreachable "
-                      "came back), and give each probe WAIT seconds, not more")
+                 hint=hang_hint(program, destination, "-I" in args))
     if code == 3:
         program.expect(r"(?!)", timeout=0, stream="stderr")  # says "not implemented yet"
     if code != 0:
@@ -62,6 +61,29 @@ def run(lab, chain, *args, stars=0, wait=5.0, destination=None):
                       "error queue is not empty, empty it and send again"
                  if any("sendto" in line for line in program.stderr) else None)
     return program
+
+
+def hang_hint(program, destination, icmp):
+    """What a trace that did not end suggests, from what it printed so far."""
+    hops = [parse_hop(line) for line in program.stdout[1:]]
+    if not hops:
+        return ("not even hop 1 was printed: every probe waited its whole WAIT. Is "
+                + ("the raw socket read (POLLIN, recv())?" if icmp else
+                   "IP_RECVERR set, and the error queue read (POLLERR, recvmsg(MSG_ERRQUEUE))?"))
+    answered = [hop for hop in hops if hop is not None and set(hop.addresses()) != {STAR}]
+    if not answered:
+        return ("no probe got an answer: " + ("read the raw socket and match echo answers"
+                if icmp else "without IP_RECVERR no ICMP error reaches an unconnected UDP socket"))
+    if sum(destination in hop.addresses() for hop in answered) > 1:
+        return ("the destination answered, yet the trace went on: its "
+                + ("echo reply" if icmp else "port unreachable") + " ends the trace")
+    if any(p is not STAR and p.mark for hop in answered for p in hop.probes):
+        return "an unreachable (!N, !H, !P, !X, …) ends the trace as well"
+    if icmp:
+        return ("routers answered but the destination never did: it answers only echo "
+                "requests whose checksum verifies (`make unit` tests inet_checksum())")
+    return ("stop after the hop where the destination answered (or an unreachable came "
+            "back), and give each probe WAIT seconds, not more")
 
 
 def parse(lab, program, destination):
@@ -77,8 +99,8 @@ def parse(lab, program, destination):
         hop = parse_hop(text)
         lab.check(hop is not None, "a hop line does not have the contract's shape",
                   expected=f"e.g. {SHAPE!r} or ' 2  * * *'", got=repr(text),
-                  hint="printf(\"%2d \", ttl), then per probe \" *\", or \" ADDRESS\" (when it "
-                       "changes) and \"  %.3f ms\" and \" !N\" for an unreachable")
+                  hint="printf(\"%2d \", ttl), then per probe \" *\", or \" ADDRESS\" (only when "
+                       "it is not the last one printed) and \"  %.3f ms\" and \" !N\" if unreachable")
         lab.check(hop.ttl == len(hops) + 1, "the hop numbers do not count 1, 2, 3, …",
                   expected=f"hop {len(hops) + 1}", got=repr(text))
         hops.append(hop)
@@ -100,6 +122,8 @@ def parse_hop(text):
         if item["ms"] is None:
             hop.probes.append(STAR)
             continue
+        if item["address"] is not None and item["address"] == last:
+            return None  # the contract prints an address only when it changes
         last = item["address"] or last
         if last is None:
             return None  # a time with no address before it

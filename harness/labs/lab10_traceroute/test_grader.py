@@ -17,9 +17,15 @@ def every_hop(chain, probes, silent=()):
             for hop in range(1, chain.hops + 1)]
 
 
+def build(lab, routers, **options):
+    """network.chain(), told in the story."""
+    chain = network.chain(lab.net, routers, **options)
+    lab.step(f"the lab network: {chain.describe()}")
+    return chain
+
+
 def trace(lab, chain, *args, stars=0, wait=5.0):
     """Run a trace to chain's destination and parse it."""
-    lab.step(f"the lab network: {chain.describe()}")
     program = run(lab, chain, *args, stars=stars, wait=wait)
     return parse(lab, program, chain.dest_address)
 
@@ -30,12 +36,37 @@ def check_probe_count(lab, probes, expected, what):
               hint="one probe at a time, PROBES per hop, TTL 1 up to the destination's hop")
 
 
+def check_times(lab, result, probes, answers):
+    """Each printed time lies between the round trip seen on the wire (the probe
+    out, its answer in) and the time until the next probe left, plus a second
+    for a busy machine."""
+    printed = [p for hop in result.hops for p in hop.probes]
+    for n, (probe, shown) in enumerate(zip(probes, printed)):
+        if shown is STAR:
+            continue
+        came = [a.time for a in answers if a.quoted is not None and a.quoted.dport == probe.dport
+                and a.quoted.destination == probe.destination]
+        if not came:
+            continue
+        wire_ms = (came[0] - probe.time) * 1000
+        lab.check(shown.ms + 0.001 >= wire_ms, f"probe {n + 1}'s time is shorter than its round "
+                  "trip on the wire", expected=f"at least {wire_ms:.3f} ms (captured)",
+                  got=f"{shown.ms:.3f} ms", hint="take the time just before sendto() and again "
+                  "when the answer has been read, and print the difference in milliseconds")
+        if n + 1 < len(probes):
+            gap_ms = (probes[n + 1].time - probe.time) * 1000
+            lab.check(shown.ms <= gap_ms + 1000, f"probe {n + 1}'s time is longer than it "
+                      "waited", expected=f"at most {gap_ms:.3f} ms, when the next probe left",
+                      got=f"{shown.ms:.3f} ms", hint="print milliseconds with three decimals: "
+                      "seconds * 1000, from a monotonic clock (sl_monotonic_seconds())")
+
+
 # -- UDP traces ------------------------------------------------------------------------
 
 @pytest.mark.points(8)
 @pytest.mark.netns
 def test_trace_through_one_router_reaches_the_destination(lab):
-    chain = network.chain(lab.net, 1)
+    chain = build(lab, 1)
     result = trace(lab, chain)
     header = result.lines[0]
     lab.check(header == f"traceroute to {chain.dest_address} ({chain.dest_address}), "
@@ -50,14 +81,14 @@ def test_trace_through_one_router_reaches_the_destination(lab):
 @pytest.mark.points(6)
 @pytest.mark.netns
 def test_trace_lists_five_routers_in_order(lab):
-    chain = network.chain(lab.net, 5)
+    chain = build(lab, 5)
     check_hops(lab, trace(lab, chain, "-q", "2"), every_hop(chain, 2))
 
 
 @pytest.mark.points(8)
 @pytest.mark.netns
 def test_probes_go_one_at_a_time_with_rising_ttl_and_a_port_each(lab):
-    chain = network.chain(lab.net, 2)
+    chain = build(lab, 2)
     wire = peers.Wire(chain.prober, chain.links[0].a_address)
     lab.step("the grader captured every packet on the prober")
     result = trace(lab, chain)
@@ -86,6 +117,7 @@ def test_probes_go_one_at_a_time_with_rising_ttl_and_a_port_each(lab):
               expected="IP length 60: 20 IP + 8 UDP + 32 data bytes '@ABC…_'",
               got=f"IP length {probes[0].length}, data {probes[0].data[:40]!r}",
               hint="fill_payload() into a PAYLOAD_LEN (32) buffer and send all of it")
+    check_times(lab, result, probes, answers)
     for before, probe in zip(probes, probes[1:]):
         answered = [a.time for a in answers if a.quoted is not None
                     and a.quoted.dport == before.dport]
@@ -99,7 +131,7 @@ def test_probes_go_one_at_a_time_with_rising_ttl_and_a_port_each(lab):
 @pytest.mark.points(4)
 @pytest.mark.netns
 def test_trace_stops_at_max_hops(lab):
-    chain = network.chain(lab.net, 3)
+    chain = build(lab, 3)
     wire = peers.Wire(chain.prober, chain.links[0].a_address)
     result = trace(lab, chain, "-m", "2", "-q", "1")
     wire.stop()
@@ -115,7 +147,7 @@ def test_trace_stops_at_max_hops(lab):
 @pytest.mark.points(8)
 @pytest.mark.netns
 def test_silent_router_gives_stars_and_the_trace_goes_on(lab):
-    chain = network.chain(lab.net, 3, silent=(2,))
+    chain = build(lab, 3, silent=(2,))
     wire = peers.Wire(chain.prober, chain.links[0].a_address)
     result = trace(lab, chain, "-q", "2", "-w", "1", stars=2, wait=1)
     wire.stop()
@@ -134,7 +166,7 @@ def test_silent_router_gives_stars_and_the_trace_goes_on(lab):
 @pytest.mark.points(8)
 @pytest.mark.netns
 def test_unreachable_network_is_marked_N_and_ends_the_trace(lab):
-    chain = network.chain(lab.net, 3)
+    chain = build(lab, 3)
     chain.routers[1].ip("route del default")
     lab.step("r2 lost its route towards the destination: it answers 'network unreachable'")
     result = trace(lab, chain)
@@ -145,7 +177,7 @@ def test_unreachable_network_is_marked_N_and_ends_the_trace(lab):
 @pytest.mark.points(8)
 @pytest.mark.netns
 def test_each_unreachable_gets_its_mark(lab):
-    chain = network.chain(lab.net, 1, scripted=True)
+    chain = build(lab, 1, scripted=True)
     codes, marks = (1, 2, 13, 5), ["!H", "!P", "!X", "!<5>"]
     lab.step(f"a Python peer answers the 4 probes that reach {chain.dest_address} with ICMP "
              f"destination unreachable, codes {', '.join(map(str, codes))}")
@@ -154,19 +186,21 @@ def test_each_unreachable_gets_its_mark(lab):
         return [(0, peers.icmp_error(chain.dest_address, probe, peers.ICMP_DEST_UNREACH,
                                      codes[number % len(codes)]))]
     with peers.ScriptedDestination(chain.dest, chain.dest_address, script):
-        result = trace(lab, chain, "-q", "4")
+        result = trace(lab, chain, "-q", "4", "-m", "2")
     check_hops(lab, result, every_hop(chain, 4), marks=[[""] * 4, marks])
 
 
 @pytest.mark.points(10)
 @pytest.mark.netns
 def test_answers_for_other_probes_are_ignored(lab):
-    chain = network.chain(lab.net, 1, scripted=True)
+    chain = build(lab, 1, scripted=True)
     d = chain.dest_address
-    lab.step(f"a Python peer answers the 3 probes that reach {d}: the first at once with a "
-             "port unreachable that quotes the next probe's port, and a time exceeded from "
-             "10.0.99.1 that quotes its port but another destination (10.0.77.7), then with "
-             "the right answer 1.5 s late; the second not at all; the third at once")
+    lab.step(f"a Python peer answers the first of the 3 probes that reach {d} at once with a "
+             "port unreachable quoting the next probe's port,")
+    lab.step("and a time exceeded from 10.0.99.1 quoting its port but another destination "
+             "(10.0.77.7); then 1.5 s late with its right answer")
+    lab.step("the second probe not at all; the third with a port unreachable quoting another "
+             "port at once, and its right answer 0.2 s later")
 
     def script(number, probe):
         if number == 0:
@@ -177,11 +211,13 @@ def test_answers_for_other_probes_are_ignored(lab):
                     (1.5, peers.icmp_error(d, probe, peers.ICMP_DEST_UNREACH,
                                            peers.PORT_UNREACHABLE))]
         if number == 2:
-            return [(0, peers.icmp_error(d, probe, peers.ICMP_DEST_UNREACH,
-                                         peers.PORT_UNREACHABLE))]
+            return [(0, peers.icmp_error(d, probe, peers.ICMP_DEST_UNREACH, peers.PORT_UNREACHABLE,
+                                         peers.quote(probe, dport=probe.dport + 7))),
+                    (0.2, peers.icmp_error(d, probe, peers.ICMP_DEST_UNREACH,
+                                           peers.PORT_UNREACHABLE))]
         return []
     with peers.ScriptedDestination(chain.dest, d, script):
-        result = trace(lab, chain, "-w", "1", stars=2, wait=1)
+        result = trace(lab, chain, "-w", "1", "-m", "2", stars=2, wait=1)
     check_hops(lab, result, [[chain.hop_address(1)] * 3, [STAR, STAR, d]],
                hint="an answer counts only for the probe it quotes: the quoted destination "
                     "address and port (msg_name of recvmsg(MSG_ERRQUEUE)) must be this "
@@ -191,7 +227,7 @@ def test_answers_for_other_probes_are_ignored(lab):
 @pytest.mark.points(6)
 @pytest.mark.netns
 def test_duplicated_answers_do_not_stop_the_trace(lab):
-    chain = network.chain(lab.net, 1, scripted=True)
+    chain = build(lab, 1, scripted=True)
     d = chain.dest_address
     fakes = [f"10.0.50.{ttl}" for ttl in range(1, 5)]
     lab.step(f"behind r1, a Python peer plays four more routers ({', '.join(fakes)}) and the "
@@ -205,7 +241,7 @@ def test_duplicated_answers_do_not_stop_the_trace(lab):
             answer = peers.icmp_error(d, probe, peers.ICMP_DEST_UNREACH, peers.PORT_UNREACHABLE)
         return [(0, answer), (0, answer)]
     with peers.ScriptedDestination(chain.dest, d, script):
-        result = trace(lab, chain)
+        result = trace(lab, chain, "-m", "6")
     expected = [[chain.hop_address(1)] * 3] + [[fake] * 3 for fake in fakes] + [[d] * 3]
     check_hops(lab, result, expected)
 
@@ -215,7 +251,7 @@ def test_duplicated_answers_do_not_stop_the_trace(lab):
 @pytest.mark.points(8)
 @pytest.mark.netns
 def test_icmp_trace_lists_every_router(lab):
-    chain = network.chain(lab.net, 3, silent=(2,))
+    chain = build(lab, 3, silent=(2,))
     result = trace(lab, chain, "-I", "-q", "2", "-w", "1", stars=2, wait=1)
     check_hops(lab, result, every_hop(chain, 2, silent=(2,)))
 
@@ -223,7 +259,7 @@ def test_icmp_trace_lists_every_router(lab):
 @pytest.mark.points(6)
 @pytest.mark.netns
 def test_icmp_echo_requests_are_well_formed(lab):
-    chain = network.chain(lab.net, 2)
+    chain = build(lab, 2)
     wire = peers.Wire(chain.prober, chain.links[0].a_address)
     result = trace(lab, chain, "-I")
     wire.stop()
@@ -255,29 +291,30 @@ def test_icmp_echo_requests_are_well_formed(lab):
 @pytest.mark.points(4)
 @pytest.mark.netns
 def test_icmp_trace_ignores_other_identifiers_and_broken_checksums(lab):
-    chain = network.chain(lab.net, 1, scripted=True)
+    chain = build(lab, 1, scripted=True)
     d = chain.dest_address
     lab.step(f"a Python peer answers the first echo request that reaches {d} with a reply "
-             "that carries another identifier and one whose checksum is wrong, the second "
-             "correctly")
+             "that carries another identifier, one whose checksum is wrong, and one from "
+             "10.0.99.1; the second correctly")
 
     def script(number, probe):
         if number == 0:
             return [(0, peers.echo_reply(d, probe, ident=probe.ident ^ 0x5A5A)),
-                    (0, peers.echo_reply(d, probe, bad_checksum=True))]
+                    (0, peers.echo_reply(d, probe, bad_checksum=True)),
+                    (0, peers.echo_reply("10.0.99.1", probe))]
         return [(0, peers.echo_reply(d, probe))]
     with peers.ScriptedDestination(chain.dest, d, script):
-        result = trace(lab, chain, "-I", "-q", "2", "-w", "1", stars=1, wait=1)
+        result = trace(lab, chain, "-I", "-q", "2", "-w", "1", "-m", "2", stars=1, wait=1)
     check_hops(lab, result, [[chain.hop_address(1)] * 2, [STAR, d]],
-               hint="take an echo reply only with your identifier, the probe's sequence "
-                    "number, and an ICMP checksum that verifies (inet_checksum() over the "
-                    "whole ICMP message gives 0)")
+               hint="take an echo reply only from the destination, with your identifier, the "
+                    "probe's sequence number, and an ICMP checksum that verifies "
+                    "(inet_checksum() over the whole ICMP message gives 0)")
 
 
 @pytest.mark.points(4)
 @pytest.mark.netns
 def test_icmp_trace_beside_another_tracer_keeps_its_own_answers(lab):
-    chain = network.chain(lab.net, 3, silent=(2,))
+    chain = build(lab, 3, silent=(2,))
     lab.step("a Python tracer on the prober sends echo requests to the same destination all "
              "along, with its own identifier, sequence numbers 1 to 8 and TTL 1, 3 and 4")
     with peers.OtherTracer(chain.prober, chain.dest_address, ttls=(1, 3, 4), count=8):
