@@ -3,7 +3,8 @@ contract has it, and compare a trace with the hops the lab network really has.""
 import re
 from dataclasses import dataclass, field
 
-from harness.process import describe_exit
+from harness.labs.lab10_traceroute import network
+from harness.programs.process import describe_exit
 
 HEADER = re.compile(r"traceroute to (?P<host>\S+) \((?P<ip>\d{1,3}(?:\.\d{1,3}){3})\), "
                     r"(?P<max>\d+) hops max, 60 byte packets")
@@ -44,7 +45,9 @@ def run(lab, chain, *args, stars=0, wait=5.0, destination=None):
     up to WAIT seconds). The Program."""
     destination = destination or chain.dest_address
     limit = 10.0 + stars * wait
-    program = lab.run(destination, *args, host=chain.prober, lifetime=limit + 5)
+    # -I needs a raw socket: CAP_NET_RAW in the test's network namespace, nothing more.
+    program = lab.run(destination, *args, host=chain.prober, lifetime=limit + 5,
+                      net_raw="-I" in args)
     code = program.wait(limit)
     if code is None:
         program.kill()
@@ -147,19 +150,19 @@ def expected_line(ttl, addresses, marks=None):
     return text
 
 
-def check_hops(lab, trace, expected, marks=None, hint=None):
+def check_hops(lab, result, expected, marks=None, hint=None):
     """The trace has exactly these hops: expected[k] lists who answers each probe
     of hop k + 1 (STAR for none); marks[k] (if given) the marks of its probes."""
     want = [expected_line(k, addresses, marks[k - 1] if marks else None)
             for k, addresses in enumerate(expected, 1)]
     story = "\n" + "\n".join(f"    {line}" for line in want)
-    got = "\n" + "\n".join(f"    {hop.text}" for hop in trace.hops) if trace.hops else "no hop lines"
+    got = "\n" + "\n".join(f"    {hop.text}" for hop in result.hops) if result.hops else "no hop lines"
     for k, addresses in enumerate(expected, 1):
-        lab.check(k <= len(trace.hops), f"the trace stopped after hop {len(trace.hops)}",
+        lab.check(k <= len(result.hops), f"the trace stopped after hop {len(result.hops)}",
                   expected=story, got=got,
                   hint="go on with the next TTL until the destination answers (port "
                        "unreachable, or with -I an echo reply) or MAX_HOPS is reached")
-        hop = trace.hops[k - 1]
+        hop = result.hops[k - 1]
         lab.check(len(hop.probes) == len(addresses),
                   f"hop {k} shows {len(hop.probes)} probes, not {len(addresses)}",
                   expected=story, got=got, hint="send -q PROBES probes per hop (default 3), "
@@ -172,7 +175,7 @@ def check_hops(lab, trace, expected, marks=None, hint=None):
                       expected=story, got=got,
                       hint="mark each unreachable by its ICMP code: 0, 6, 11 !N; 1, 7, 12 !H; "
                            "2 !P; 9, 10, 13 !X; 3 (port) none; others !<code>")
-    lab.check(len(trace.hops) == len(expected),
+    lab.check(len(result.hops) == len(expected),
               f"the trace went on after hop {len(expected)}", expected=story, got=got,
               hint="stop after the hop in which the destination answered or an unreachable "
                    "came back (or at -m MAX_HOPS)")
@@ -189,3 +192,66 @@ def mismatch_hint(hop, addresses):
                 "identifier and sequence number), and wait no longer than WAIT")
     return ("an answer was put on the wrong probe: the port (or -I: the sequence number "
             "and identifier) quoted in the ICMP message says which probe it answers")
+
+
+def every_hop(chain, probes, silent=()):
+    """Who answers each probe of each hop of a complete trace through chain."""
+    return [[STAR if hop in silent else chain.hop_address(hop)] * probes
+            for hop in range(1, chain.hops + 1)]
+
+
+def build(lab, routers, **options):
+    """network.chain(), told in the story."""
+    chain = network.chain(lab.net, routers, **options)
+    lab.step(f"the lab network: {chain.describe()}")
+    return chain
+
+
+def trace(lab, chain, *args, stars=0, wait=5.0):
+    """Run a trace to chain's destination and parse it."""
+    program = run(lab, chain, *args, stars=stars, wait=wait)
+    return parse(lab, program, chain.dest_address)
+
+
+def check_probe_count(lab, probes, expected, what):
+    lab.check(len(probes) == expected, f"{len(probes)} probes left the prober, not {expected}",
+              expected=what, got="\n" + "\n".join(f"    {p.describe()}" for p in probes[:12]),
+              hint="one probe at a time, PROBES per hop, TTL 1 up to the destination's hop")
+
+
+def check_times(lab, result, probes, answers):
+    """Each printed time lies between the round trip seen on the wire (the probe
+    out, its answer in) and the time until the next probe left, plus a second
+    for a busy machine."""
+    printed = [p for hop in result.hops for p in hop.probes]
+    for n, (probe, shown) in enumerate(zip(probes, printed)):
+        if shown is STAR:
+            continue
+        came = [a.time for a in answers if a.quoted is not None and a.quoted.dport == probe.dport
+                and a.quoted.destination == probe.destination]
+        if not came:
+            continue
+        wire_ms = (came[0] - probe.time) * 1000
+        lab.check(shown.ms + 0.001 >= wire_ms, f"probe {n + 1}'s time is shorter than its round "
+                  "trip on the wire", expected=f"at least {wire_ms:.3f} ms (captured)",
+                  got=f"{shown.ms:.3f} ms", hint="take the time just before sendto() and again "
+                  "when the answer has been read, and print the difference in milliseconds")
+        if n + 1 < len(probes):
+            gap_ms = (probes[n + 1].time - probe.time) * 1000
+            lab.check(shown.ms <= gap_ms + 1000, f"probe {n + 1}'s time is longer than it "
+                      "waited", expected=f"at most {gap_ms:.3f} ms, when the next probe left",
+                      got=f"{shown.ms:.3f} ms", hint="print milliseconds with three decimals: "
+                      "seconds * 1000, from a monotonic clock (sl_monotonic_seconds())")
+
+
+def check_delays(lab, chain, result):
+    """No hop's time is below the round trip its links' delays make."""
+    for hop in result.hops:
+        least = chain.round_trip(hop.ttl) * 1000
+        for shown in hop.probes:
+            lab.check(shown is STAR or shown.ms >= least - 0.5,
+                      f"hop {hop.ttl}'s time is shorter than its links allow",
+                      expected=f"at least {least:g} ms: the delays of the links on the way, "
+                               "out and back", got=f"{shown.ms:.3f} ms",
+                      hint="time each probe from just before its sendto() to the moment its "
+                           "own answer has been read, and print milliseconds")

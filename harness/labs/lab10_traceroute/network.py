@@ -13,6 +13,8 @@ probe there and answers as a test wants (peers.ScriptedDestination).
 """
 from dataclasses import dataclass, field
 
+from harness.network.wire import Impairment
+
 # ICMP types 0 (echo reply) to 18 (address mask reply): every type Linux may send.
 ALL_ICMP_TYPES = (1 << 19) - 1
 # Milliseconds between two rate-limited ICMP messages on a silent router: its first
@@ -32,6 +34,11 @@ class Chain:
     links: list = field(default_factory=list)
     dest_address: str = ""
     silent: tuple = ()
+    delays: tuple = ()  # seconds each link holds a frame, each way
+
+    def round_trip(self, hop):
+        """The least round trip to hop, in seconds, that the links' delays allow."""
+        return 2 * sum(self.delays[:hop])
 
     def hop_address(self, hop):
         """The address that answers for hop (1 = the first router; the destination last)."""
@@ -50,17 +57,23 @@ class Chain:
             quiet = " (sends no ICMP)" if number in self.silent else ""
             parts.append(f"r{number} {self.hop_address(number)}{quiet}")
         parts.append(f"destination {self.dest_address}")
+        if any(self.delays):
+            parts.append("links delayed " + ", ".join(f"{d * 1000:g}" for d in self.delays)
+                         + " ms each way")
         return " -- ".join(parts)
 
 
-def chain(net, routers, silent=(), scripted=False):
+def chain(net, routers, silent=(), scripted=False, delay=0.0):
     """Build prober, `routers` routers and a destination in a line (see the module
-    docstring); the routers numbered in `silent` send no ICMP at all."""
+    docstring); the routers numbered in `silent` send no ICMP at all; with a delay
+    (seconds, or one per link) every link holds every frame that long, each way."""
     prober = net.host("prober")
     hops = [net.router(f"r{number}") for number in range(1, routers + 1)]
     dest = net.host("dest")
     nodes = [prober, *hops, dest]
-    links = [net.link(left, right, f"10.0.{k}.0/24")
+    delays = tuple(delay) if isinstance(delay, (tuple, list)) else (delay,) * (routers + 1)
+    links = [net.link(left, right, f"10.0.{k}.0/24",
+                      impairment=Impairment(delay=delays[k - 1], seed=k) if delays[k - 1] else None)
              for k, (left, right) in enumerate(zip(nodes, nodes[1:]), 1)]
     # Everyone sends by default to the right; a router also needs the way back to
     # the prober, through its left neighbour (router 1 is on the prober's link).
@@ -78,7 +91,7 @@ def chain(net, routers, silent=(), scripted=False):
         host.sysctl("net.ipv4.icmp_ratelimit", 0)
     for number in silent:
         silence(hops[number - 1])
-    return Chain(prober, hops, dest, links, dest_address, tuple(silent))
+    return Chain(prober, hops, dest, links, dest_address, tuple(silent), delays)
 
 
 def silence(router):

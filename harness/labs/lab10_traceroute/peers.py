@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from harness.capture import Capture
+from harness.network.capture import Capture
 
 ICMP_ECHOREPLY, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_TIME_EXCEEDED = 0, 3, 8, 11
 PORT_UNREACHABLE = 3

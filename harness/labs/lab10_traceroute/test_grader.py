@@ -4,61 +4,13 @@ prober and checked against the contract, and a scripted destination (a Python
 peer) for the answers a network rarely gives on cue: late, stray, forged, broken."""
 import pytest
 
-from harness.labs.lab10_traceroute import network, peers
-from harness.labs.lab10_traceroute.grading import STAR, check_hops, parse, run
-from harness.process import describe_exit
+from harness.labs.lab10_traceroute import peers
+from harness.labs.lab10_traceroute.grading import (STAR, build, check_delays, check_hops,
+                                                   check_probe_count, check_times, every_hop,
+                                                   trace)
+from harness.programs.process import describe_exit
 
 WAIT_TOLERANCE = 0.05  # s: a probe's clock starts just before sendto(), the wire's after
-
-
-def every_hop(chain, probes, silent=()):
-    """Who answers each probe of each hop of a complete trace through chain."""
-    return [[STAR if hop in silent else chain.hop_address(hop)] * probes
-            for hop in range(1, chain.hops + 1)]
-
-
-def build(lab, routers, **options):
-    """network.chain(), told in the story."""
-    chain = network.chain(lab.net, routers, **options)
-    lab.step(f"the lab network: {chain.describe()}")
-    return chain
-
-
-def trace(lab, chain, *args, stars=0, wait=5.0):
-    """Run a trace to chain's destination and parse it."""
-    program = run(lab, chain, *args, stars=stars, wait=wait)
-    return parse(lab, program, chain.dest_address)
-
-
-def check_probe_count(lab, probes, expected, what):
-    lab.check(len(probes) == expected, f"{len(probes)} probes left the prober, not {expected}",
-              expected=what, got="\n" + "\n".join(f"    {p.describe()}" for p in probes[:12]),
-              hint="one probe at a time, PROBES per hop, TTL 1 up to the destination's hop")
-
-
-def check_times(lab, result, probes, answers):
-    """Each printed time lies between the round trip seen on the wire (the probe
-    out, its answer in) and the time until the next probe left, plus a second
-    for a busy machine."""
-    printed = [p for hop in result.hops for p in hop.probes]
-    for n, (probe, shown) in enumerate(zip(probes, printed)):
-        if shown is STAR:
-            continue
-        came = [a.time for a in answers if a.quoted is not None and a.quoted.dport == probe.dport
-                and a.quoted.destination == probe.destination]
-        if not came:
-            continue
-        wire_ms = (came[0] - probe.time) * 1000
-        lab.check(shown.ms + 0.001 >= wire_ms, f"probe {n + 1}'s time is shorter than its round "
-                  "trip on the wire", expected=f"at least {wire_ms:.3f} ms (captured)",
-                  got=f"{shown.ms:.3f} ms", hint="take the time just before sendto() and again "
-                  "when the answer has been read, and print the difference in milliseconds")
-        if n + 1 < len(probes):
-            gap_ms = (probes[n + 1].time - probe.time) * 1000
-            lab.check(shown.ms <= gap_ms + 1000, f"probe {n + 1}'s time is longer than it "
-                      "waited", expected=f"at most {gap_ms:.3f} ms, when the next probe left",
-                      got=f"{shown.ms:.3f} ms", hint="print milliseconds with three decimals: "
-                      "seconds * 1000, from a monotonic clock (sl_monotonic_seconds())")
 
 
 # -- UDP traces ------------------------------------------------------------------------
@@ -161,6 +113,18 @@ def test_silent_router_gives_stars_and_the_trace_goes_on(lab):
                   expected="the next probe at least 1 s later", got=f"{gap:.3f} s later",
                   hint="wait until the probe's deadline (its send time + WAIT) with poll(); "
                        "poll() takes milliseconds")
+
+
+@pytest.mark.points(8)
+@pytest.mark.netns
+def test_times_grow_with_the_delay_of_each_link(lab):
+    chain = build(lab, 3, delay=0.015)
+    wire = peers.Wire(chain.prober, chain.links[0].a_address)
+    result = trace(lab, chain, "-q", "2")
+    wire.stop()
+    check_hops(lab, result, every_hop(chain, 2))
+    check_delays(lab, chain, result)
+    check_times(lab, result, wire.probes(), wire.answers())
 
 
 @pytest.mark.points(8)
