@@ -21,6 +21,9 @@ PORT_UNREACHABLE = 3
 ETH_P_IP = 0x0800
 FIRST_PORT = 33434
 PAYLOAD = bytes(range(0x40, 0x60))  # the 32 data bytes every probe carries
+# IP options that routers pass on and hosts ignore: a "record route" with no room
+# left (pointer past its end: nothing more is recorded), then end of options.
+FULL_RECORD_ROUTE = bytes([7, 7, 8, 10, 0, 0, 1, 0])
 
 
 def checksum(data):
@@ -33,9 +36,12 @@ def checksum(data):
     return ~total & 0xFFFF
 
 
-def ip_header(source, destination, protocol, payload_length, ttl=64):
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + payload_length, 0, 0, ttl, protocol,
-                         0, socket.inet_aton(source), socket.inet_aton(destination))
+def ip_header(source, destination, protocol, payload_length, ttl=64, options=b""):
+    """An IPv4 header; options (a multiple of 4 bytes) make it longer than 20."""
+    length = 20 + len(options)
+    header = struct.pack("!BBHHHBBH4s4s", 0x40 | length // 4, 0, length + payload_length, 0, 0,
+                         ttl, protocol, 0, socket.inet_aton(source),
+                         socket.inet_aton(destination)) + options
     return header[:10] + struct.pack("!H", checksum(header)) + header[12:]
 
 
@@ -222,13 +228,14 @@ def icmp_error(source, probe, kind, code, quoted=None):
     return ip_header(source, probe.source, socket.IPPROTO_ICMP, len(message)) + message
 
 
-def echo_reply(source, probe, ident=None, seq=None, bad_checksum=False):
+def echo_reply(source, probe, ident=None, seq=None, bad_checksum=False, options=b""):
     """An echo reply to probe, from source, optionally with another identifier or
-    sequence number, or a checksum that does not verify."""
+    sequence number, a checksum that does not verify, or IP options."""
     rest = struct.pack("!HH", probe.ident if ident is None else ident,
                        probe.seq if seq is None else seq)
     message = icmp_message(ICMP_ECHOREPLY, 0, rest, probe.data, bad_checksum)
-    return ip_header(source, probe.source, socket.IPPROTO_ICMP, len(message)) + message
+    return ip_header(source, probe.source, socket.IPPROTO_ICMP, len(message),
+                     options=options) + message
 
 
 class OtherTracer:

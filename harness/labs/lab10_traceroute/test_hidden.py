@@ -54,3 +54,20 @@ def test_times_follow_links_of_unequal_delay(lab):
     result = trace(lab, chain, "-q", "2")
     check_hops(lab, result, every_hop(chain, 2))
     check_delays(lab, chain, result)
+
+
+@pytest.mark.points(3)
+@pytest.mark.netns
+def test_icmp_reply_with_ip_options_is_read(lab):
+    chain = build(lab, 1, scripted=True)
+    d = chain.dest_address
+    lab.step(f"a Python peer answers every echo request that reaches {d} with a reply whose "
+             "IP header carries 8 bytes of options (28 bytes long, not 20)")
+
+    def script(number, probe):
+        return [(0, peers.echo_reply(d, probe, options=peers.FULL_RECORD_ROUTE))]
+    with peers.ScriptedDestination(chain.dest, d, script):
+        result = trace(lab, chain, "-I", "-q", "2", "-w", "1", "-m", "2", stars=2, wait=1)
+    check_hops(lab, result, every_hop(chain, 2),
+               hint="the IP header is (first byte & 0x0f) * 4 bytes long: 20 only without "
+                    "options; the ICMP message starts after it")
