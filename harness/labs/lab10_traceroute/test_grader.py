@@ -195,8 +195,8 @@ def test_duplicated_answers_do_not_stop_the_trace(lab):
     d = chain.dest_address
     fakes = [f"10.0.50.{ttl}" for ttl in range(1, 5)]
     lab.step(f"behind r1, a Python peer plays four more routers ({', '.join(fakes)}) and the "
-             f"destination {d}, and sends every answer twice, as a network that duplicates "
-             "packets would")
+             f"destination {d},")
+    lab.step("and sends every answer twice, as a network that duplicates packets would")
 
     def script(number, probe):
         if probe.ttl <= len(fakes):
