@@ -1,6 +1,6 @@
 """`python3 -m harness` is the grade command (harness/grade wraps it)."""
 import sys
 
-from harness.cli import main
+from harness.commands.grade import main
 
 sys.exit(main(sys.argv[1:]))

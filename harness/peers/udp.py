@@ -1,12 +1,10 @@
 """UDP peer helpers: sockets on lab hosts and receiving with a deadline that also
 notices when the program under test has already exited."""
-import select
 import socket
 import time
 
+from harness.peers.wait import wait_readable
 from harness.timeouts import scaled
-
-POLL_SLICE = 0.05  # how often a wait looks at whether the watched program ended
 
 
 def udp_socket(host, address="127.0.0.1", port=0, family=socket.AF_INET):
@@ -26,20 +24,12 @@ def receive(sock, timeout, watch=None, size=65535):
 def receive_until(sock, deadline, watch=None, size=65535, read=None):
     """receive() with an absolute time.monotonic() deadline. read(sock, size), if
     given, takes the datagram off the socket instead (its result is returned)."""
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        ready, _, _ = select.select([sock], [], [], min(remaining, POLL_SLICE))
-        if ready:
-            if read is not None:
-                return read(sock, size)
-            data, sender = sock.recvfrom(size)
-            return data, sender[:2]
-        if watch is not None and watch.poll() is not None:
-            ready, _, _ = select.select([sock], [], [], 0)
-            if not ready:
-                return None
+    if not wait_readable(sock, deadline, watch):
+        return None
+    if read is not None:
+        return read(sock, size)
+    data, sender = sock.recvfrom(size)
+    return data, sender[:2]
 
 
 def ask(sock, destination, payload, timeout, watch=None):

@@ -41,21 +41,21 @@ def median_grade(runs, *args):
 def build_seconds(labs):
     """A fresh parallel build of every solution program, as grading does it."""
     with tempfile.TemporaryDirectory(prefix="socklab-bench-") as scratch:
-        targets = [os.path.join(scratch, "solutions", lab.directory, lab.program) for lab in labs]
         started = time.monotonic()
-        subprocess.run(["make", "-s", "-C", ROOT, f"-j{os.cpu_count() or 1}",
-                        f"BUILD={scratch}", *targets], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "harness.programs.build", "--tree", "solutions",
+                        "--out", scratch], check=True, capture_output=True, cwd=ROOT,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
         return time.monotonic() - started
 
 
 def overhead():
-    """Per-test costs measured inside a lab root (see harness/overhead.py)."""
+    """Per-test costs measured inside a lab root (see tests/bench/overhead.py)."""
     result = subprocess.run([GRADE.replace("grade", "python")], capture_output=True, text=True)
     python = result.stdout.strip() or sys.executable
     probe = subprocess.run(["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid",
-                            "--fork", "--mount-proc", python, "-m", "harness.overhead"],
+                            "--fork", "--mount-proc", python, "-m", "overhead"],
                            capture_output=True, text=True, cwd=ROOT,
-                           env=dict(os.environ, PYTHONPATH=ROOT, SOCKLAB_LAB_ROOT="1"))
+                           env=dict(os.environ, PYTHONPATH=f"{ROOT}:{HERE}", SOCKLAB_LAB_ROOT="1"))
     return probe.stdout.strip() or f"(could not measure: {probe.stderr.strip()[-200:]})"
 
 

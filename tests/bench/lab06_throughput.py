@@ -86,7 +86,7 @@ def main():
     args = parser.parse_args()
     target = f"build/{args.impl}/06-tcp-deadlock/tcp_deadlock"
     if os.environ.get(INSIDE) != "1":
-        subprocess.run(["make", "-s", "-C", ROOT, target], check=True)
+        subprocess.run(["make", "-s", "-C", ROOT, "all"], check=True)
     in_private_namespace(sys.argv[1:])
     program = os.path.join(ROOT, target)
 

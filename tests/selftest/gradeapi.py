@@ -26,4 +26,12 @@ def grade(*args, env=None, timeout=900, user=()):
 def failures(lab_report):
     """The failed tests of one lab, as 'name: first lines of feedback'."""
     return "\n".join(f"{t['name']}: {t['feedback'][:600]}" for t in lab_report["tests"]
-                     if not t["passed"] and not t["skipped"])
+                     if t["outcome"] == "failed")
+
+
+def lab_numbers():
+    """The labs of the tree, as the grader finds them: ['01', '02', …]."""
+    import sys
+    sys.path.insert(0, ROOT)
+    from harness import catalog
+    return [lab.number for lab in catalog.all_labs(ROOT)]

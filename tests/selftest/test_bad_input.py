@@ -1,13 +1,17 @@
 """Bad input to any lab program gets a clear message and a non-zero exit: never a
 crash, a hang or a sanitizer report. Every solution, built with ASan+UBSan, meets
 command lines that are wrong in ways no graded test names."""
-import glob
+import importlib
 import os
 import subprocess
+import sys
 
 import pytest
 
 from gradeapi import ROOT
+
+sys.path.insert(0, ROOT)
+from harness import catalog  # noqa: E402
 
 LONG = "x" * 5000
 NOT_A_HOST = "no-such-host.invalid"
@@ -15,32 +19,16 @@ NOT_A_HOST = "no-such-host.invalid"
 COMMON = [[], ["--no-such-option"], ["-p"], ["-p", "65536", "server", "127.0.0.1"],
           ["-p", "-1", "client", "127.0.0.1"], ["-p", "1x", "127.0.0.1"],
           ["-p", "", "127.0.0.1"], ["-p", "99999999999999999999", "127.0.0.1"], [LONG]]
-# Per program: arguments in the right places but with bad values.
-SPECIFIC = {
-    "udp_local": [["server", "extra"], ["client", LONG]],
-    "udp_remote": [["server"], ["client", NOT_A_HOST], ["server", "127.0.0.1", "--drop", "1.5"],
-                   ["server", "127.0.0.1", "--drop", "nan"], ["server", "127.0.0.1", "--seed", "-3"],
-                   ["client", "127.0.0.1", "extra"], ["server", LONG]],
-    "big_sender": [[NOT_A_HOST], ["127.0.0.1", "extra"], ["256.1.1.1"]],
-    "udp_broadcast": [["server"], ["client", NOT_A_HOST], ["client", "127.0.0.1", "--group", "10.0.0.1"],
-                      ["server", "0.0.0.0", "--group", "not-an-address"], ["bogus", "127.0.0.1"]],
-    "tcp_sixteen": [["server"], ["client", NOT_A_HOST], ["client", "127.0.0.1", "extra"],
-                    ["server", "::zz"]],
-    "tcp_deadlock": [["client"], ["client", "127.0.0.1", "-5"], ["client", "127.0.0.1", "12ab"],
-                     ["client", "127.0.0.1", "99999999999999999999999"],
-                     ["client", "127.0.0.1", "16", "--mode", "fast"], ["server", "127.0.0.1", "16"],
-                     ["client", NOT_A_HOST, "16"]],
-    "sntp_client": [[NOT_A_HOST], ["127.0.0.1", "-t", "0"], ["127.0.0.1", "-t", "-1"],
-                    ["127.0.0.1", "-t", "abc"], ["127.0.0.1", "-t", "1e9"], ["127.0.0.1", "extra"]],
-}
 SANITIZER_REPORT = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
 
 
 def programs():
+    """(lab directory, program, its bad command lines) of every lab program."""
     found = []
-    for lab_dir in sorted(glob.glob(os.path.join(ROOT, "solutions", "[0-9][0-9]-*"))):
-        name = os.path.basename(lab_dir).split("-", 1)[1].replace("-", "_")
-        found.append((os.path.basename(lab_dir), name))
+    for lab in catalog.all_labs(ROOT):
+        specific = getattr(importlib.import_module(lab.package), "BAD_COMMAND_LINES", {})
+        found += [(lab.directory, program, specific.get(program, []))
+                  for program in lab.programs]
     return found
 
 
@@ -48,9 +36,9 @@ def programs():
 def sanitized():
     """Directory of the solutions built with ASan+UBSan."""
     build = os.path.join(ROOT, "build", "asan")
-    targets = [os.path.join(build, "solutions", lab, prog) for lab, prog in programs()]
-    subprocess.run(["make", "-s", "-C", ROOT, "SANITIZE=1", f"BUILD={build}", *targets],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "harness.programs.build", "--sanitize",
+                    "--tree", "solutions", "--out", build], cwd=ROOT, check=True,
+                   capture_output=True, env=dict(os.environ, PYTHONPATH=ROOT))
     return os.path.join(build, "solutions")
 
 
@@ -63,13 +51,13 @@ def private_network():
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "solutions")),
                     reason="needs solutions/ (not in a student copy)")
-@pytest.mark.parametrize("lab,program", programs(), ids=[p for _, p in programs()])
-def test_bad_command_lines_get_a_clear_error(sanitized, lab, program):
+@pytest.mark.parametrize("lab,program,specific", programs(), ids=[p for _, p, _ in programs()])
+def test_bad_command_lines_get_a_clear_error(sanitized, lab, program, specific):
     binary = os.path.join(sanitized, lab, program)
     prefix = private_network()
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")  # LSan cannot run in every namespace
     problems = []
-    for args in COMMON + SPECIFIC.get(program, []):
+    for args in COMMON + specific:
         shown = " ".join(a if len(a) < 40 else a[:20] + "…" for a in args) or "(no arguments)"
         try:
             run = subprocess.run([*prefix, binary, *args], capture_output=True, text=True,

@@ -10,55 +10,22 @@ import subprocess
 import pytest
 
 from gradeapi import ROOT
-from harness import capture, catalog, namespaces
-from harness.demo import scenarios
+from harness.network import capture, namespaces
+from harness import catalog
+from harness.commands.demo import scenarios
 
 DEMO = f"{ROOT}/harness/demo"
 NETNS = namespaces.probe_user_namespaces()
 DEMOS = [(lab.number, name) for lab in catalog.all_labs() if scenarios(lab)
          for name in scenarios(lab).EXPERIMENTS]
-# What each demo must show: patterns, each matching some line of its output.
-SHOWS = {
-    ("01", ""): [r"In  IP 127\.0\.0\.1\.(\d+) > 127\.0\.0\.1\.1060: UDP, length 38: 'The time is ",
-                 r"In  IP 127\.0\.0\.1\.1060 > 127\.0\.0\.1\.\d+: UDP, length 27: "
-                 r"'Your data was 38 bytes long'"],
-    ("01", "spoof"): [r"\s+Ignored a datagram from 127\.0\.0\.1:\d+, which is not the server: "
-                      r"'I am the server, honest'"],
-    ("01", "no-server"): [r".*ICMP 127\.0\.0\.1 udp port 1060 unreachable, length 74"],
-    ("01", "size"): [r".*UDP, length 65507: .*", r".*\[Errno 90\] Message too long"],
-    ("02", ""): [r".*client to-server Out IP 10\.0\.1\.1\.\d+ > 10\.0\.1\.2\.1060: UDP, length 23: "
-                 r"'This is another message'", r"\s+Waiting up to 0\.4 seconds for a reply"],
-    ("02", "server-down"): [r"\s+stderr: I think the server is down"],
-    ("02", "no-server"): [r".*ICMP 10\.0\.1\.2 udp port 1060 unreachable.*"],
-    ("05", ""): [r".*Flags \[S\], seq 0, .*", r".*Flags \[S\.\], seq 0, ack 1, .*",
-                 r".*Flags \[P\.\], seq 1:17, ack 1, .*'Hi there, server'",
-                 r".*Flags \[P\.\], seq 1:17, ack 17, .*'Farewell, client'", r".*Flags \[F\.\].*"],
-    ("05", "no-server"): [r".*Flags \[R\.\], ack 1, .*"],
-    ("05", "short-reads"): [r".*length 4: 'Fare'", r"\s+The server said 'Farewell, client'"],
-    ("06", "deadlock"): [r".*, win 0, length 0"],
-    ("06", "threshold"): [r"\s+Naive mode survives up to about \d+ bytes here: .*"],
-    ("03", ""): [r"router1 to-sender Out IP 10\.0\.1\.2 > 10\.0\.1\.1: ICMP 10\.0\.2\.2 udp port "
-                 r"1060 unreachable - need to frag \(mtu 1400\)", r"\s+Actual MTU: 1400"],
-    ("03", "traceroute"): [r"\s+\* +TTL 1: ICMP time exceeded from 10\.0\.1\.2",
-                           r"\s+\* +TTL 2: ICMP time exceeded from 10\.0\.2\.2",
-                           r"\s+\* +TTL 3: ICMP port unreachable from 10\.0\.3\.2: the destination"],
-    ("03", "fragments"): [r"router1 to-far +Out IP 10\.0\.1\.1 > 10\.0\.2\.2: fragment id \d+, "
-                          r"offset 2752, length 1256"],
-    ("04", ""): [rf"{host} lan0 In  IP 10\.0\.2\.1\.\d+ > 10\.0\.2\.255\.1060: UDP, length 19"
-                 for host in ("h2", "h3", "h4")],
-    ("07", ""): [r".*127\.0\.0\.1\.123 > 127\.0\.0\.1\.\d+: UDP, length 48: NTPv4, server, "
-                 r"stratum 5, reference [\d.]+, originate [\d.]+, receive [\d.]+, transmit",
-                 r"\s+T4 = .*"],
-    ("07", "kiss"): [r".*NTPv4, server, stratum 0, leap 3, kiss code RATE, .*"],
-    ("04", "multicast"): [r"h1 lan0 Out IP 10\.0\.2\.1\.\d+ > 239\.1\.2\.3\.1060: UDP, length 19: "
-                          r"'Broadcast datagram!' \(IP length 47, DF, ttl 1\)"],
-}
 
 
-# Experiments that run many programs one after another and capture nothing.
-WITHOUT_TRACE = {("06", "threshold")}
-
-
+def expected(lab, experiment):
+    """(the patterns the experiment's output must match, whether it shows packets),
+    as the lab's demo module says (SHOWS, UNTRACED)."""
+    module = scenarios(catalog.by_number(lab))
+    return (getattr(module, "SHOWS", {}).get(experiment, []),
+            experiment not in getattr(module, "UNTRACED", ()))
 def run_demo(*args, timeout=60):
     return subprocess.run([DEMO, *args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT)
@@ -72,10 +39,11 @@ def test_demo_runs_and_shows_the_packets(lab, experiment):
     story = f"\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     assert result.returncode == 0, f"harness/demo {lab} {experiment} failed:{story}"
     lines = result.stdout.splitlines()
-    if (lab, experiment) not in WITHOUT_TRACE:
+    patterns, traced = expected(lab, experiment)
+    if traced:
         assert any(l.startswith("Packets, captured") for l in lines), story
     assert "What to notice:" in lines, story
-    for pattern in SHOWS.get((lab, experiment), []):
+    for pattern in patterns:
         assert any(re.fullmatch(pattern, l.strip()) or re.search(pattern, l) for l in lines), \
             f"no line matches {pattern!r}:{story}"
 

@@ -11,10 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from gradeapi import ROOT, failures, grade
+from gradeapi import ROOT, failures, grade, lab_numbers
 
-LABS = sorted(os.path.basename(p).split("_")[1]
-              for p in glob.glob(os.path.join(ROOT, "harness", "graders", "test_[0-9][0-9]_*.py")))
+LABS = lab_numbers()
 MUTANTS = sorted(glob.glob(os.path.join(ROOT, "tests", "mutants", "*", "*.patch")))
 
 
@@ -56,9 +55,9 @@ def solutions_under_valgrind():
 @pytest.mark.parametrize("lab", LABS)
 def test_solution_is_clean_under_valgrind(solutions_under_valgrind, lab):
     result = solutions_under_valgrind["labs"][lab]
-    graded = [t for t in result["tests"] if not t["skipped"]]
+    graded = [t for t in result["tests"] if t["outcome"] != "skipped"]
     assert graded, "no test ran under valgrind"
-    assert all(t["passed"] for t in graded), failures(result) or result["problem"]
+    assert all(t["outcome"] == "passed" for t in graded), failures(result) or result["problem"]
 
 
 # Grading runs mostly wait on the network, so a few at a time beat one by one.
@@ -67,26 +66,25 @@ PARALLEL_GRADERS = max(2, os.cpu_count() or 1)
 
 @pytest.fixture(scope="module")
 def skeletons():
-    """lab -> (report, wall seconds), each lab's skeleton graded on its own."""
+    """lab -> report, each lab's skeleton graded on its own."""
     with ThreadPoolExecutor(PARALLEL_GRADERS) as pool:
         runs = pool.map(lambda lab: grade("--lab", lab, "--impl", "labs"), LABS)
-        return {lab: (report, seconds) for lab, (report, seconds, _) in zip(LABS, runs)}
+        return {lab: report for lab, (report, _, _) in zip(LABS, runs)}
 
 
+# How fast a skeleton fails is a duration, so `make bench` measures it (every lab's
+# skeleton graded within seconds); here only what does not depend on the machine.
 @pytest.mark.parametrize("lab", LABS)
-def test_skeleton_scores_zero_within_5_seconds(skeletons, lab):
-    report, seconds = skeletons[lab]
-    result = report["labs"][lab]
+def test_skeleton_scores_zero_and_says_not_implemented(skeletons, lab):
+    result = skeletons[lab]["labs"][lab]
     assert result["score"] == 0, f"the skeleton earns {result['score']} points"
     assert not result["problem"], result["problem"]
-    # The tests' own time, not wall time: on a loaded machine process start-up
-    # stretches, but a test that waits out a timeout on a skeleton shows up here.
-    # (Wall time is measured by `make bench`.)
-    tested = sum(t["duration"] for t in result["tests"])
-    assert tested < 5, (f"the tests of lab {lab} took {tested:.1f} s on the skeleton "
-                        f"({seconds:.1f} s wall): some test waits instead of failing fast")
-    assert any("not implemented yet" in t["feedback"] for t in result["tests"]), \
+    failed = [t for t in result["tests"] if t["outcome"] == "failed"]
+    assert all(t["outcome"] != "passed" for t in result["tests"])
+    assert any("not implemented yet" in t["feedback"] for t in failed), \
         "no test says 'not implemented yet'"
+    waited = [t["name"] for t in failed if "hung" in t["symptoms"]]
+    assert not waited, f"tests that ran into their time limit on the skeleton: {waited}"
 
 
 def mutant_header(path, field):
@@ -135,7 +133,7 @@ def test_mutant_is_caught_by_its_test(mutants, patch):
     named = [t for t in report["labs"][lab]["tests"] if t["name"].split("[")[0] == caught_by]
     assert named, f"lab {lab} has no test named {caught_by}"
     assert not any("did not compile" in t["feedback"] for t in named), named[0]["feedback"]
-    assert any(not t["passed"] and not t["skipped"] for t in named), \
+    assert any(t["outcome"] == "failed" for t in named), \
         f"{caught_by} did not catch the mutant ({mutant_header(patch, 'Bug')})"
 
 
@@ -143,10 +141,11 @@ def test_loopback_only_mode_skips_instead_of_failing():
     report, _, stderr = grade("--lab", "01", "--impl", "solutions",
                               env={"SOCKLAB_NO_NETNS": "namespaces switched off for this test"})
     tests = report["labs"]["01"]["tests"]
-    skipped = [t for t in tests if t["skipped"]]
+    skipped = [t for t in tests if t["outcome"] == "skipped"]
     assert skipped, "no test was skipped without namespaces"
     assert all("namespaces switched off" in t["feedback"] for t in skipped)
-    assert all(t["passed"] or t["skipped"] for t in tests), failures(report["labs"]["01"])
+    assert all(t["outcome"] in ("passed", "skipped") for t in tests), \
+        failures(report["labs"]["01"])
     assert "grading on the loopback only" in stderr
 
 

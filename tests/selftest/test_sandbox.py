@@ -13,13 +13,13 @@ import pytest
 from gradeapi import ROOT
 
 sys.path.insert(0, ROOT)
-from harness import sandbox  # noqa: E402  (the repository's harness package)
+from harness.programs import sandbox  # noqa: E402  (the repository's harness package)
 
 LAB_ROOT = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork",
             "--mount-proc", "--kill-child"]
 # As the grader makes it: for the real root, a user namespace that maps uid 65534 too.
 LAB_ROOT_AS_ROOT = [sys.executable, "-c",
-                    "import os, sys; from harness import namespaces; "
+                    "import os, sys; from harness.network import namespaces; "
                     "namespaces.enter_user_namespace_with_sandbox_uid(); "
                     "os.execvp('unshare', ['unshare', *sys.argv[1:]])",
                     "--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child"]

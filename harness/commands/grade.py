@@ -1,0 +1,141 @@
+"""`harness/grade`: build an implementation of the labs and grade it, or grade a
+whole class of submissions (--class, see batch.py).
+
+    harness/grade [--lab NN]... [--impl labs|solutions|DIR]
+                  [--format terminal|json|gradescope|junit|autolab] [--output FILE]
+                  [--jobs N] [--sanitize] [--hidden] [--test NAME]
+    harness/grade --class DIR [--jobs N] [--csv FILE] [--reports DIR] [--lab NN]... [--hidden]
+"""
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from harness import catalog
+from harness.commands import class_grading, entry_point, with_absolute_impl
+from harness.grading.runner import grade_labs
+from harness.network import namespaces
+from harness.programs import sandbox
+from harness.programs.build import Implementation
+from harness.results import RENDERERS
+from harness.results.model import Report
+
+# Tests spend most of their time waiting for packets and timeouts.
+DEFAULT_JOBS = 2 * (os.cpu_count() or 1) + 2
+FORMATS = tuple(RENDERERS)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="grade", description="Build and grade socklab labs in private lab networks.")
+    parser.add_argument("--lab", action="append", default=[], metavar="NN",
+                        help="grade this lab (repeat for several; default: every lab)")
+    parser.add_argument("--impl", default="labs", metavar="labs|solutions|DIR",
+                        help="what to grade: labs/ (your work, the default), solutions/, "
+                             "or a submission directory (only its C sources are used)")
+    parser.add_argument("--format", choices=FORMATS, default="terminal",
+                        help="terminal table (default), the JSON object, Gradescope's "
+                             "results.json, JUnit XML, or feedback ending in Autolab's score line")
+    parser.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help=f"tests run at once (default {DEFAULT_JOBS}: they mostly wait "
+                             "on the network, so more than one per CPU); with --class, "
+                             "submissions graded at once (default: one per CPU)")
+    parser.add_argument("--sanitize", action="store_true",
+                        help="build with AddressSanitizer and UBSan; a finding fails the test")
+    parser.add_argument("--wrapper", default="", metavar="CMD",
+                        help="run each program under CMD (e.g. 'valgrind -q --error-exitcode=99')")
+    parser.add_argument("--test", metavar="NAME",
+                        help="run only the tests whose names contain NAME")
+    parser.add_argument("--hidden", action="store_true",
+                        help="also run the instructors' hidden tests")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run programs without the sandbox (limits, read-only files, "
+                             "own PID namespace); for debugging the grader only")
+    group = parser.add_argument_group("grading a class")
+    group.add_argument("--class", dest="class_dir", metavar="DIR",
+                       help="grade every submission directory under DIR (one per student, "
+                            "named after the student), each in its own lab network")
+    group.add_argument("--csv", metavar="FILE",
+                       help="with --class: write the class's scores here (default: stdout)")
+    group.add_argument("--reports", metavar="DIR",
+                       help="with --class: also keep each student's JSON report as DIR/NAME.json")
+    group.add_argument("--time-limit", type=float, metavar="S",
+                       help="with --class: stop grading one submission after S seconds "
+                            "(default: 600 per lab, scaled)")
+    args = parser.parse_args(argv)
+    if args.class_dir and args.impl != "labs":
+        parser.error("--class grades the directories under DIR; do not give --impl too")
+    if (args.csv or args.reports or args.time_limit) and not args.class_dir:
+        parser.error("--csv, --reports and --time-limit go with --class")
+    if args.class_dir and (args.output or args.format != "terminal"):
+        parser.error("with --class, results go to --csv FILE and --reports DIR "
+                     "(not --output or --format)")
+    if args.jobs is None:
+        args.jobs = (os.cpu_count() or 1) if args.class_dir else DEFAULT_JOBS
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+def enter_lab_root(argv):
+    """Re-run inside a lab root if possible; otherwise note once why not. Returns
+    (backend, why not the full one)."""
+    reason = namespaces.enter_lab_root(argv)
+    if reason is None:
+        return "namespaces", ""
+    os.environ[namespaces.ENV_NO_NETNS] = reason
+    print(f"grade: note: {reason}; grading on the loopback only, and tests that need a "
+          "lab network are reported as skipped.", file=sys.stderr)
+    return "loopback", reason
+
+
+def main(argv):
+    return entry_point("grade", run, argv)
+
+
+def run(argv):
+    args = parse_args(argv)
+    labs = catalog.select(args.lab)
+    if args.class_dir:
+        # Tests mostly wait, so each submission's grader runs several at once too.
+        return class_grading.grade_class(args, labs,
+                                         tests_at_once=max(1, DEFAULT_JOBS // args.jobs))
+    started = time.monotonic()
+    configure_sandbox(args)
+    impl = Implementation(args.impl, sanitize=args.sanitize)
+    backend, note = enter_lab_root(with_absolute_impl(argv, args.impl))
+    if not args.no_sandbox:
+        sandbox.ensure_built()
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        builds = list(pool.map(impl.build_lab, labs))
+    results = grade_labs(labs, impl.bin_dir, jobs=args.jobs, hidden=args.hidden,
+                         wrapper=args.wrapper, extra_args=["-k", args.test] if args.test else [])
+    for lab, result, built in zip(labs, results, builds):
+        result.built = built.ok
+        result.submitted = impl.kind != "submission" or impl.submitted(lab)
+    report = Report(results, impl.describe(), time.monotonic() - started, backend, note)
+    write_report(args.format, report, args.output)
+    return 0 if report.complete else 1
+
+
+def configure_sandbox(args):
+    """Tell sandbox.py (through the environment, which reaches every grader process)
+    what the student programs may have."""
+    if args.no_sandbox:
+        os.environ[sandbox.ENV] = "off"
+    elif args.sanitize or args.wrapper:
+        os.environ[sandbox.ENV] = "no-memory-limit"  # shadow memory needs address space
+
+
+def write_report(kind, report, path=None):
+    """Render report in format kind to path (stdout if None)."""
+    out = open(path, "w") if path else sys.stdout
+    try:
+        RENDERERS[kind](report, out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+

@@ -1,0 +1,91 @@
+"""Running the labs' grader files with pytest, in a child process, and reading
+back their results."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness.catalog import ROOT
+from harness.grading.schedule import remember_durations
+from harness.results.model import lab_result_for, test_from_json
+from harness.timeouts import scaled
+
+# A whole lab may take this long before its grader is stopped (every test also
+# has its own limit, so this only fires if the grader itself misbehaves);
+# labs graded together get this much per lab and worker.
+LAB_TIME_LIMIT = 600
+# How long each test took last time, for the scheduling in schedule.py.
+DURATIONS = os.path.join(ROOT, "build", "test-durations.json")
+
+
+def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=()):
+    """Run the graded tests of labs against the binaries in bin_dir: one LabResult
+    per lab. The tests are shared among up to `jobs` pytest processes (tests wait
+    on the network far more than they compute, so more processes than CPUs pay
+    off), longest first by the durations kept from earlier runs."""
+    # A process costs about half a second to start: a few tests do not pay for many.
+    shards = max(1, min(jobs, 1 + 2 * len(labs)))
+    with tempfile.TemporaryDirectory(prefix="socklab-") as scratch:
+        command = [sys.executable, "-m", "pytest", *[path for lab in labs for path in lab.graders],
+                   "-p", "harness.grading.plugin", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
+                   "--rootdir", ROOT, "--socklab-bin", bin_dir,
+                   "--socklab-durations", DURATIONS, *extra_args]
+        if hidden:
+            command.append("--socklab-hidden")
+        if wrapper:
+            command.append(f"--socklab-wrapper={wrapper}")
+        # No third-party plugin autoloading: faster start-up, and nothing installed on
+        # the machine changes how tests run.
+        env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1",
+                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+        runs = []
+        for shard in range(shards):
+            results_path = os.path.join(scratch, f"results-{shard}.json")
+            shard_command = [*command, "--socklab-results", results_path,
+                             "--socklab-shard", f"{shard}/{shards}",
+                             # Inside the lab root everyone is "root": pytest's shared
+                             # /tmp/pytest-of-root may belong to another user. Use our own.
+                             "--basetemp", os.path.join(scratch, f"pytest-{shard}")]
+            proc = subprocess.Popen(shard_command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            runs.append((proc, results_path))
+        limit = scaled(LAB_TIME_LIMIT) * max(1, len(labs) / shards)
+        deadline = time.monotonic() + limit
+        tests, problems = [], []
+        for proc, results_path in runs:
+            problem, found = _finish(proc, results_path, deadline, limit)
+            tests += found
+            if problem:
+                problems.append(problem)
+    by_lab = {lab.number: lab_result_for(lab) for lab in labs}
+    for test in sorted(tests, key=lambda t: (t.lab, t.index)):
+        by_lab[test.lab].tests.append(test)
+    for result in by_lab.values():
+        result.problem = "\n".join(problems)
+    remember_durations(DURATIONS, tests)
+    return list(by_lab.values())
+
+
+def _finish(proc, results_path, deadline, limit):
+    """Wait for one pytest process; (problem or "", its test results)."""
+    try:
+        log, _ = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return f"the grader did not finish within {limit:.0f} s and was stopped", []
+    try:
+        with open(results_path) as results:
+            tests = [test_from_json(test) for test in json.load(results)["tests"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        tests = []
+    # pytest: 0 all passed, 1 some failed, 5 none collected (a share may be empty);
+    # anything else is the grader's own trouble, never to pass for a student's failure.
+    if proc.returncode not in (0, 1, 5) or (not tests and proc.returncode != 5):
+        tail = "\n".join(log.splitlines()[-30:])
+        return f"the grader failed (pytest exit {proc.returncode}):\n{tail}", tests
+    return "", tests
+

@@ -1,0 +1,190 @@
+"""Lab 03 big_sender: path-MTU discovery on a connected UDP socket. On the loopback
+it must report the loopback's MTU; across real routers (namespaces that forward,
+and answer a too-big packet with ICMP "fragmentation needed") it must report the
+smallest MTU on the path, exactly, within 2 seconds."""
+import pytest
+
+from harness.grading.contract import line
+from harness.labs.lab03_big_sender.network import IcmpWatch, elapsed_since, interface_mtu, routed_path
+from harness.peers.udp import udp_socket
+from harness.programs.process import describe_exit
+from harness.timeouts import scaled
+
+ACTUAL_MTU = line("Actual MTU: {mtu}", mtu=r"(?P<mtu>\d+)")
+ALAS = "Alas, the datagram did not make it"
+TIME_LIMIT = 2.0  # the whole run, as the handout promises
+IPV4_MAX = 65535  # no IPv4 packet is larger, whatever the link's MTU
+
+
+def run_to_the_end(lab, *args, host=None):
+    """Run big_sender ARGS; fail unless it exits 0 within the time limit. The program."""
+    sender = lab.run(*args, host=host)
+    code = sender.wait(TIME_LIMIT + 0.5)
+    took = elapsed_since(sender)
+    if code is None:
+        sender.kill()
+        lab.fail(f"big_sender was still running after {took:.1f} s",
+                 expected=f"'Actual MTU: M' and exit 0 within {TIME_LIMIT:.0f} s",
+                 hint="every wait needs a bound: poll() with a timeout for the error "
+                      "queue, and give up the whole search after a second or so")
+    if code != 0:
+        sender.expect(ACTUAL_MTU, timeout=1)  # says "not implemented yet" or how it ended
+        refused = any("refused" in l.lower() for l in sender.stderr)
+        lab.fail("big_sender did not finish successfully", expected="exit 0",
+                 got=f"it {describe_exit(code)}, stderr {sender.stderr[-1:] or 'empty'}",
+                 hint="ECONNREFUSED is the far host's ICMP port unreachable: the probe "
+                      "arrived whole, so it passed; it is no error" if refused else None)
+    lab.check(took <= scaled(TIME_LIMIT), f"big_sender took {took:.2f} s",
+              expected=f"at most {TIME_LIMIT:.0f} s", hint="wait for a router's answer a "
+              "fraction of a second per probe, not seconds")
+    return sender
+
+
+def reported_mtu(lab, sender, hint):
+    """The M of the program's 'Actual MTU: M' line."""
+    return int(sender.expect(ACTUAL_MTU, timeout=1, hint=hint)["mtu"])
+
+
+# -- the loopback ----------------------------------------------------------------
+
+@pytest.mark.points(4)
+def test_sender_reports_the_loopback_mtu(lab):
+    mtu = interface_mtu(lab.host, "lo")
+    lab.step(f"the loopback's MTU is {mtu} (the grader read it from the interface)")
+    expected = min(mtu, IPV4_MAX)
+    sender = run_to_the_end(lab, "127.0.0.1")
+    got = reported_mtu(lab, sender, hint="print 'Actual MTU: M' with M from getsockopt(IP_MTU)")
+    lab.check(got == expected, "wrong MTU reported for the loopback",
+              expected=f"Actual MTU: {expected}" + (" (the largest IPv4 packet)"
+                                                    if expected != mtu else ""),
+              got=f"Actual MTU: {got}",
+              hint="report the MTU itself, from getsockopt(IP_MTU) on the connected "
+                   "socket, not the payload size (MTU - 28) and not a number you know")
+
+
+@pytest.mark.points(3)
+@pytest.mark.netns
+@pytest.mark.parametrize("lo_mtu", [1500, 20000])
+def test_sender_reports_a_changed_loopback_mtu(lab, lo_mtu):
+    lab.host.ip(f"link set lo mtu {lo_mtu}")
+    mtu = interface_mtu(lab.host, "lo")
+    lab.step(f"the grader set the loopback's MTU to {mtu}")
+    sender = run_to_the_end(lab, "localhost", "-p", "9")
+    got = reported_mtu(lab, sender, hint="print 'Actual MTU: M' with M from getsockopt(IP_MTU)")
+    lab.check(got == mtu, f"wrong MTU reported for a loopback with MTU {mtu}",
+              expected=f"Actual MTU: {mtu}", got=f"Actual MTU: {got}",
+              hint="never assume a number: ask the kernel with getsockopt(IP_MTU)")
+    lab.check(ALAS in sender.stdout, "the refused first datagram was not reported",
+              expected=f"'{ALAS}' when send() fails with EMSGSIZE",
+              got="no such line", hint="a 65507-byte datagram cannot fit an MTU of "
+              f"{mtu} with DF set (IP_PMTUDISC_DO): send() fails with EMSGSIZE")
+
+
+# -- routed paths ------------------------------------------------------------------
+
+def check_path(lab, mtus, listener=False):
+    """Build the path, run big_sender to the far host, and check the MTU it reports."""
+    path = routed_path(lab.net, mtus)
+    lab.step(f"the grader built the path {path.describe()} "
+             f"(every router forwards, ICMP included)")
+    port = 1060
+    peer = None
+    if listener:
+        peer = udp_socket(path.far, "0.0.0.0", port)
+        lab.step(f"a Python peer listens at {path.far_address}:{port} (no ICMP port "
+                 "unreachable will come back)")
+    else:
+        lab.step(f"nobody listens at {path.far_address}:{port}: the far host answers each "
+                 "datagram that reaches it with ICMP port unreachable")
+    watch = IcmpWatch(path.sender)
+    try:
+        sender = run_to_the_end(lab, path.far_address, host=path.sender)
+        seen = watch.collect()
+    finally:
+        watch.close()
+    for router, mtu in seen:
+        lab.step(f"router {router} sent 'fragmentation needed, next-hop MTU {mtu}'")
+    received = drain_sizes(peer) if peer else []
+    if peer:
+        peer.close()
+        lab.step("the far peer received datagrams of these sizes: "
+                 + (", ".join(map(str, received)) or "none"))
+    got = reported_mtu(lab, sender, hint="print 'Actual MTU: M' at the end")
+    if not seen and got != path.bottleneck:
+        lab.fail("no router ever said 'fragmentation needed'",
+                 expected=f"Actual MTU: {path.bottleneck}", got=f"Actual MTU: {got}",
+                 hint="set IP_MTU_DISCOVER to IP_PMTUDISC_DO so that every datagram carries "
+                      "DF: without it the router fragments silently")
+    lab.check(got == path.bottleneck, f"wrong path MTU reported for {path.describe()}",
+              expected=f"Actual MTU: {path.bottleneck}", got=f"Actual MTU: {got}",
+              hint="the router's answer arrives after send() returned: after each probe, "
+                   "wait (poll() with a timeout) for the error queue (IP_RECVERR, "
+                   "MSG_ERRQUEUE), re-read IP_MTU, and probe again at the new size"
+              if got == mtus[0] or got > path.bottleneck else
+              "an ICMP port unreachable from the far host means the probe arrived: it "
+              "is not a reason to shrink; report the MTU, not the payload size")
+    lab.check(ALAS in sender.stdout, "no refused datagram was reported",
+              expected=f"'{ALAS}' for each datagram refused as too big", got="no such line")
+
+
+def drain_sizes(sock):
+    """Sizes of the datagrams already queued on sock."""
+    sizes = []
+    sock.setblocking(False)
+    while True:
+        try:
+            sizes.append(len(sock.recv(65535)))
+        except BlockingIOError:
+            return sizes
+
+
+@pytest.mark.points(15)
+@pytest.mark.netns
+@pytest.mark.parametrize("mtus", [(1500, 1280), (9000, 1400), (9000, 1500), (65535, 9000)],
+                         ids=lambda mtus: f"{mtus[0]}-then-{mtus[1]}")
+def test_sender_finds_the_bottleneck_behind_a_router(lab, mtus):
+    check_path(lab, mtus)
+
+
+@pytest.mark.points(10)
+@pytest.mark.netns
+def test_sender_finds_the_bottleneck_when_someone_listens(lab):
+    check_path(lab, (9000, 1400), listener=True)
+
+
+@pytest.mark.points(10)
+@pytest.mark.netns
+def test_sender_finds_the_bottleneck_two_routers_away(lab):
+    check_path(lab, (9000, 4000, 1400))
+
+
+# -- the command line ----------------------------------------------------------------
+
+@pytest.mark.points(10)
+def test_bad_input_is_a_clear_error(lab):
+    lab.step("ran big_sender with a host that does not exist")
+    program = lab.run("no-such-host.invalid")
+    code = program.wait(5)
+    if code == 3:
+        program.expect(ACTUAL_MTU, timeout=1)  # reports "not implemented yet"
+    lab.check(code == 1 and any("no-such-host.invalid" in l for l in program.stderr),
+              "an unresolvable host was not reported clearly",
+              expected="exit 1 and a message naming the host on stderr",
+              got=f"it {describe_exit(code)}, stderr {program.stderr[-1:] or 'empty'}",
+              hint="when getaddrinfo() fails, errx(1, ...) with gai_strerror()")
+    for port in ["0", "65536", "12ab", ""]:
+        program = lab.run("127.0.0.1", "-p", port)
+        code = program.wait(5)
+        lab.check(code == 1 and program.stderr and "port" in program.stderr[-1].lower(),
+                  f"a bad port {port!r} was not refused clearly",
+                  expected="exit 1 with a message naming the port on stderr (a datagram "
+                           "needs a port from 1 to 65535)",
+                  got=f"it {describe_exit(code)}, stderr {program.stderr[-1:] or 'empty'}")
+    for args in [[], ["127.0.0.1", "extra"]]:
+        program = lab.run(*args)
+        code = program.wait(5)
+        lab.check(code == 2 and any("usage:" in l for l in program.stderr),
+                  f"`big_sender {' '.join(args)}` is bad usage",
+                  expected="exit 2 and the synopsis on stderr",
+                  got=f"it {describe_exit(code)}, stderr {program.stderr[-1:] or 'empty'}")
+

@@ -1,0 +1,312 @@
+"""Lab 05 tcp_sixteen: a TCP server and client that trade exactly sixteen octets,
+each graded against an independent Python peer. TCP is a stream: the grader's
+peers split messages into one-byte segments and hang up early, so only a
+recvall() loop gets full marks; the life cycle (handshake, who closes first,
+TIME_WAIT, refused and unanswered connections) is checked on the wire."""
+import re
+import time
+
+import pytest
+
+from harness.grading.contract import ADDRESS, address, line, quote
+from harness.network.capture import Capture, tcp_segments
+from harness.peers.tcp import (accept, connect, dribble, listener, receive_exactly,
+                               receive_until_close, reset)
+from harness.timeouts import scaled
+
+LOOPBACK = "127.0.0.1"
+GREETING = b"Hi there, server"
+FAREWELL = b"Farewell, client"
+LISTENING = line("Listening at {addr}", addr=ADDRESS)
+# The programs' own bound for a silent peer or address (documented in the handout).
+PROGRAM_TIMEOUT = 5.0
+SHORT_CLOSE = "was expecting 16 bytes but only received {k} bytes before the socket closed"
+
+
+def start_server(lab, host_arg=LOOPBACK, port=0, host=None):
+    """`tcp_sixteen server HOST -p PORT`, once it says where it listens: (program, port)."""
+    server = lab.run("server", host_arg, "-p", port, host=host)
+    match = server.expect(LISTENING, hint="the server's first line must be 'Listening at "
+                          "IP:PORT' with the address getsockname() returns after bind()")
+    return server, int(match["port"])
+
+
+def expect_served(lab, server, peer, port, local=LOOPBACK):
+    """The server's lines for one connection from the Python client at peer (ip, port)."""
+    me = re.escape(address(*peer))
+    server.expect(line("Waiting to accept a new connection"))
+    server.expect(line("We have accepted a connection from {addr}", addr=me),
+                  hint="print the address accept() filled in")
+    server.expect(line("  Socket name: {addr}", addr=re.escape(address(local, port))),
+                  hint="getsockname() on the connected socket (the one accept() returned)")
+    server.expect(line("  Socket peer: {addr}", addr=me),
+                  hint="getpeername() on the connected socket")
+    server.expect(line("  Incoming sixteen-octet message: '{text}'",
+                       text=re.escape(quote(GREETING))),
+                  hint="read exactly 16 bytes with a recvall() loop, then print them quoted")
+    server.expect(line("  Reply sent, socket closed"))
+
+
+def converse(lab, server, port, dribble_pause=None, address_to=LOOPBACK, host=None):
+    """One Python client: greeting there (maybe one byte at a time), farewell and a close
+    back. Returns the client's address (ip, port)."""
+    how = f"one byte per segment, {dribble_pause * 1000:.0f} ms apart" if dribble_pause else \
+        "in one send()"
+    with lab.wire(f"a Python client connected to {address_to}:{port} and sent "
+              f"'{quote(GREETING)}' {how}", hint="the server must read all 16 bytes (a recv() "
+              "may return just one: loop) before it answers and closes"):
+        peer = connect(host or lab.host, address_to, port)
+        name = peer.getsockname()
+        lab.step(f"a Python client at {address(*name)} connected to {address_to}:{port} and "
+                 f"sent '{quote(GREETING)}' {how}")
+        if dribble_pause:
+            dribble(peer, GREETING, dribble_pause)
+        else:
+            peer.sendall(GREETING)
+    reply, closed = receive_until_close(peer, 3, watch=server)
+    lab.check(reply == FAREWELL and closed, "the server's answer was not 'Farewell, client' "
+              "followed by its close", expected=f"'{quote(FAREWELL)}', then end of stream",
+              got=f"'{quote(reply)}'" + ("" if closed else ", and the connection stayed open"),
+              hint="after reading all 16 bytes, send the 16-byte farewell with a sendall() "
+                   "loop and close() the connected socket")
+    peer.close()
+    return name
+
+
+# -- the server -------------------------------------------------------------
+
+@pytest.mark.points(10)
+def test_server_answers_a_python_client(lab):
+    server, port = start_server(lab)
+    peer = converse(lab, server, port)
+    expect_served(lab, server, peer, port)
+
+
+@pytest.mark.points(10)
+def test_server_reads_a_dribbled_message(lab):
+    server, port = start_server(lab)
+    peer = converse(lab, server, port, dribble_pause=0.02)
+    expect_served(lab, server, peer, port)
+
+
+@pytest.mark.points(10)
+@pytest.mark.netns
+def test_server_prints_the_real_names_and_peers(lab):
+    host, other = lab.net.host("server"), lab.net.host("client")
+    link = lab.net.link(host, other, "10.0.5.0/24")
+    server, port = start_server(lab, "0.0.0.0", host=host)
+    peer = converse(lab, server, port, address_to=link.a_address, host=other)
+    lab.step("the server listens on 0.0.0.0, the client is on another host: the connected "
+             f"socket's name is {link.a_address}:{port}, its peer {address(*peer)}")
+    expect_served(lab, server, peer, port, local=link.a_address)
+
+
+@pytest.mark.points(10)
+def test_server_reports_an_early_close_and_goes_on(lab):
+    server, port = start_server(lab)
+    lab.step(f"a Python client sent '{quote(GREETING[:7])}' (7 bytes) and closed")
+    with lab.wire("a Python client sent 7 bytes"):
+        quitter = connect(lab.host, LOOPBACK, port)
+        quitter.sendall(GREETING[:7])
+        quitter.close()
+    server.expect(".*" + re.escape(SHORT_CLOSE.format(k=7)), stream="stderr",
+                  hint="when recv() returns 0 before 16 bytes arrived, report how many did "
+                       "with warnx() and go back to accept()")
+    converse(lab, server, port)
+
+
+@pytest.mark.points(5)
+def test_server_serves_three_clients_in_a_row(lab):
+    server, port = start_server(lab)
+    for _ in range(3):
+        peer = converse(lab, server, port)
+        expect_served(lab, server, peer, port)
+
+
+@pytest.mark.points(5)
+@pytest.mark.time_limit(30)
+def test_server_survives_a_reset_and_a_silent_client(lab):
+    server, port = start_server(lab)
+    lab.step("a Python client sent 3 bytes and reset the connection (SO_LINGER 0); another "
+             "connected and sent nothing; a third sent the greeting and waited for an answer")
+    with lab.wire("the three Python clients connected", hint="a reset client must not stop "
+              "the server: report the error and go back to accept()"):
+        rude = connect(lab.host, LOOPBACK, port)
+        rude.sendall(GREETING[:3])
+        reset(rude)
+        silent = connect(lab.host, LOOPBACK, port)
+        patient = connect(lab.host, LOOPBACK, port, timeout=PROGRAM_TIMEOUT * 3)
+        patient.sendall(GREETING)
+    reply, closed = receive_until_close(patient, PROGRAM_TIMEOUT * 2.5, watch=server)
+    silent.close()
+    lab.check(reply == FAREWELL and closed,
+              "a client that never sends kept the server from serving the next one",
+              expected=f"'{quote(FAREWELL)}' within about {PROGRAM_TIMEOUT:.0f} s",
+              got=f"'{quote(reply)}'" if reply else "nothing",
+              hint="set SO_RCVTIMEO on each connected socket (5 s), and on EAGAIN report "
+                   "the silent client and go back to accept()")
+
+
+@pytest.mark.points(5)
+def test_server_restarts_on_the_same_port_right_away(lab):
+    server, port = start_server(lab)
+    converse(lab, server, port)
+    server.expect(line("  Reply sent, socket closed"))
+    server.kill()
+    lab.step(f"the server was stopped; its side of that connection is in TIME_WAIT, and "
+             f"a new server started at once on port {port}")
+    again = lab.run("server", LOOPBACK, "-p", port)
+    again.expect(line("Listening at {addr}", addr=re.escape(address(LOOPBACK, port))),
+                 hint="set SO_REUSEADDR on the listening socket before bind(), or bind() "
+                      "fails with 'Address already in use' while TIME_WAIT lasts")
+    converse(lab, again, port)
+
+
+@pytest.mark.points(10)
+@pytest.mark.netns
+def test_server_closes_after_its_reply_on_the_wire(lab):
+    server, port = start_server(lab)
+    with Capture([lab.host]) as capture:
+        lab.step("a packet capture on the loopback watched a Python client send the greeting "
+                 "and read until the server closed; the client did not close first")
+        with lab.wire("a Python client sent the greeting"):
+            peer = connect(lab.host, LOOPBACK, port)
+            me = peer.getsockname()
+            peer.sendall(GREETING)
+        receive_until_close(peer, 3, watch=server)
+        fin = capture.wait_for_segment(lambda s: "FIN" in s.flags, scaled(2), port=port)
+        peer.close()
+        segments = tcp_segments(capture.stop(), port)
+    shown = "; ".join(map(str, segments[:12])) or "nothing"
+    from_client = [s for s in segments if s.source() == me]
+    from_server = [s for s in segments if s.source() != me]
+    handshake = (len(from_client) >= 2 and from_client[0].flags == {"SYN"} and
+                 from_server and from_server[0].flags == {"SYN", "ACK"} and
+                 from_client[1].flags == {"ACK"})
+    lab.check(handshake, "the capture does not start with the three-way handshake",
+              expected="SYN from the client, SYN+ACK from the server, ACK from the client",
+              got=shown)
+    data = [s for s in from_server if s.length > 0]
+    lab.check(sum(s.length for s in data) == 16, "the server did not send 16 bytes of data",
+              got=shown)
+    lab.check(fin is not None and fin.source() != me,
+              "the server did not close first after its reply",
+              expected="a FIN from the server right after its 16 bytes, before the client's",
+              got=shown, hint="close() the connected socket as soon as the reply is sent")
+
+
+# -- the client ---------------------------------------------------------------
+
+def start_client(lab, *args):
+    """A Python server socket, and `tcp_sixteen client 127.0.0.1 -p PORT` pointed at it."""
+    sock = listener(lab.host)
+    port = sock.getsockname()[1]
+    lab.step(f"a Python server listens at {LOOPBACK}:{port}")
+    return sock, lab.run("client", LOOPBACK, "-p", port, *args)
+
+
+def accept_greeting(lab, sock, client):
+    """Accept the client's connection and read its 16 bytes: (conn, client address)."""
+    got = accept(sock, 3, watch=client)
+    if got is None:
+        client.expect("Client has been assigned socket name .*", timeout=0.2)
+        lab.fail("the Python server saw no connection from the client within 3 s",
+                 hint="connect() to HOST and the port given with -p")
+    conn, peer = got
+    conn.settimeout(scaled(3))
+    data = receive_exactly(conn, 17, 0.5, watch=client)
+    lab.step(f"the Python server accepted {address(*peer)} and received '{quote(data)}'")
+    lab.check(data == GREETING, "the client did not send exactly 'Hi there, server'",
+              expected=f"'{quote(GREETING)}' (16 bytes, nothing more)", got=f"'{quote(data)}'",
+              hint="send the 16 bytes with a sendall() loop; no NUL, no newline")
+    return conn, peer
+
+
+def expect_farewell(lab, client):
+    client.expect(line("The server said '{text}'", text=re.escape(quote(FAREWELL))),
+                  hint="read exactly 16 bytes with a recvall() loop, then print them quoted")
+    code = client.expect_exit(3)
+    lab.check(code == 0, "the client did not exit 0 after the farewell", got=f"exit {code}")
+
+
+@pytest.mark.points(10)
+def test_client_talks_to_a_python_server(lab):
+    sock, client = start_client(lab)
+    conn, peer = accept_greeting(lab, sock, client)
+    client.expect(line("Client has been assigned socket name {addr}",
+                       addr=re.escape(address(*peer))),
+                  hint="getsockname() after connect(): the port the OS chose for the client")
+    with lab.wire("the Python server sent the farewell"):
+        conn.sendall(FAREWELL)
+        conn.close()
+    expect_farewell(lab, client)
+
+
+@pytest.mark.points(5)
+def test_client_reads_a_dribbled_reply(lab):
+    sock, client = start_client(lab)
+    conn, _ = accept_greeting(lab, sock, client)
+    lab.step(f"the Python server sent '{quote(FAREWELL)}' one byte per segment, 20 ms apart")
+    try:
+        dribble(conn, FAREWELL, 0.02)
+    except OSError:
+        pass  # the client hung up early: what it printed tells the story
+    expect_farewell(lab, client)
+    conn.close()
+
+
+@pytest.mark.points(10)
+def test_client_reports_an_early_close(lab):
+    sock, client = start_client(lab)
+    conn, _ = accept_greeting(lab, sock, client)
+    lab.step(f"the Python server sent '{quote(FAREWELL[:7])}' (7 bytes) and closed")
+    with lab.wire("the Python server sent 7 bytes"):
+        conn.sendall(FAREWELL[:7])
+        conn.close()
+    client.expect(".*" + re.escape(SHORT_CLOSE.format(k=7)), stream="stderr",
+                  hint="when recv() returns 0 before 16 bytes arrived, report how many did")
+    code = client.expect_exit(2)
+    lab.check(code == 1, "the client did not exit 1 after a short reply", got=f"exit {code}")
+
+
+@pytest.mark.points(5)
+def test_client_reports_connection_refused_at_once(lab):
+    sock = listener(lab.host)
+    port = sock.getsockname()[1]
+    sock.close()
+    lab.step(f"nothing listens at {LOOPBACK}:{port}")
+    started = time.monotonic()
+    client = lab.run("client", LOOPBACK, "-p", port)
+    code = client.expect_exit(2)
+    took = time.monotonic() - started
+    lab.check(code == 1 and any("Connection refused" in l for l in client.stderr),
+              "a refused connection was not reported", expected="exit 1, 'Connection refused' "
+              "on stderr", got=f"exit {code}, stderr {client.stderr[-1:] or 'empty'}",
+              hint="err(1, ...) when connect() fails: it adds strerror(errno)")
+    lab.check(took < scaled(3), "the client was slow to give up on a refused connection",
+              expected="at once (an RST comes back straight away)", got=f"{took:.1f} s")
+
+
+@pytest.mark.points(5)
+@pytest.mark.netns
+@pytest.mark.time_limit(30)
+def test_client_gives_up_on_a_silent_address(lab):
+    host, other = lab.net.host("client"), lab.net.host("nobody")
+    lab.net.link(host, other, "10.0.5.0/24")
+    # A neighbour entry that no interface owns: SYNs leave and vanish, no ARP
+    # failure or ICMP comes back, exactly like a host that drops everything.
+    host.ip("neigh add 10.0.5.99 lladdr 02:00:00:00:05:99 dev to-nobody nud permanent")
+    lab.step("10.0.5.99 is on the client's subnet, but its SYNs are silently dropped")
+    started = time.monotonic()
+    client = lab.run("client", "10.0.5.99", "-p", 1060, host=host)
+    code = client.wait(PROGRAM_TIMEOUT * 2)
+    took = time.monotonic() - started
+    lab.check(code is not None, "the client kept waiting for an address that never answers",
+              expected=f"give up after about {PROGRAM_TIMEOUT:.0f} s, exit 1",
+              got=f"still waiting after {took:.1f} s",
+              hint="connect() without a bound waits for the kernel's SYN retries (minutes): "
+                   "use a non-blocking connect() and poll() for POLLOUT with a 5 s timeout")
+    lab.check(code == 1 and took > PROGRAM_TIMEOUT * 0.8 - 0.5,
+              "the client did not give up cleanly on an address that never answers",
+              expected=f"exit 1 after about {PROGRAM_TIMEOUT:.0f} s",
+              got=f"exit {code} after {took:.1f} s, stderr {client.stderr[-1:] or 'empty'}")

@@ -1,0 +1,354 @@
+"""Compiling C: the lab programs of an implementation (the skeletons in labs/, the
+solutions, or a staged submission), the labs' cmocka unit tests, and the harness's
+own small tools. The one place the harness calls the compiler.
+
+    python3 -m harness.programs.build [--tree labs|solutions]... [--out DIR]
+                                      [--werror] [--sanitize] [--units [--run]]
+
+(`make`, `make unit` and `make test` call it.) A lab's programs, units and tests are
+named by the instructor's tree (harness/catalog.py); each program is built from
+TREE/NN-name/PROG.c, the lab's unit sources found in TREE (or else labs/), and
+labs/common. Headers come from TREE/NN-name, then labs/NN-name, then labs/common.
+From a submission only staged C sources are used (never a Makefile).
+"""
+import argparse
+import concurrent.futures
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+from harness import catalog
+from harness.catalog import ROOT
+from harness.errors import HarnessError, SetupError
+
+CC = os.environ.get("CC", "cc")
+WARNINGS = ["-std=c11", "-Wall", "-Wextra", "-Wpedantic"]
+CFLAGS = ["-O1", "-g"]
+CPPFLAGS = ["-D_DEFAULT_SOURCE"]
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer"]
+LIBS = ["-lm"]
+COMMON = os.path.join(ROOT, "labs", "common")
+COMMON_SOURCES = [os.path.join(COMMON, "socklab.c")]
+# How long one compiler run may take before it is stopped (a submission can make
+# the compiler work for ever: a huge include, a template of macros).
+COMPILE_TIMEOUT = 60
+MAX_SOURCE_BYTES = 1024 * 1024
+FAILED_MARK = "build-failed"  # holds the compiler's output when a lab's build fails
+TOOLS = os.path.join(ROOT, "build", "harness")
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """How to compile: warnings as errors, sanitizers."""
+    werror: bool = False
+    sanitize: bool = False
+
+    def flags(self):
+        return [*CPPFLAGS, *WARNINGS, *(["-Werror"] if self.werror else []), *CFLAGS,
+                *(SANITIZE if self.sanitize else [])]
+
+
+@dataclass
+class LabBuild:
+    ok: bool
+    output: str = ""                         # what the compiler said
+    programs: dict = field(default_factory=dict)  # name -> path of the binary
+
+
+# -- one compiler run ------------------------------------------------------------------
+
+def compile_into(output, argv, timeout=COMPILE_TIMEOUT):
+    """Run the compiler command argv (without -o) so that it writes output: under a
+    temporary name, renamed into place only on success, so that graders sharing
+    build/ never run a half-written binary. Returns (ok, what the compiler said)."""
+    folder = os.path.dirname(output)
+    os.makedirs(folder, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(output)}-")
+    os.close(handle)
+    try:
+        result = subprocess.run([*argv, "-o", partial], capture_output=True, text=True,
+                                errors="replace", timeout=timeout, start_new_session=True)
+        ok, said = result.returncode == 0, result.stdout + result.stderr
+    except subprocess.TimeoutExpired:
+        ok, said = False, f"the compiler took longer than {timeout} s and was stopped"
+    if ok:
+        os.chmod(partial, 0o755)
+        os.replace(partial, output)
+    elif os.path.exists(partial):
+        os.remove(partial)
+    return ok, said
+
+
+def up_to_date(output, inputs):
+    """Is output newer than every one of inputs?"""
+    try:
+        built = os.path.getmtime(output)
+        return all(os.path.getmtime(path) <= built for path in inputs)
+    except OSError:
+        return False
+
+
+# -- the harness's own tools -------------------------------------------------------------
+
+def build_tool(source, name, *flags):
+    """Compile one of the harness's own C files into build/harness/NAME once (and
+    again only when the source changes); its path."""
+    output = os.path.join(TOOLS, name)
+    if up_to_date(output, [source]):
+        return output
+    ok, said = compile_into(output, [CC, "-O2", source, *flags])
+    if not ok:
+        raise SetupError(f"cannot build {name} from {source}:\n{said}")
+    return output
+
+
+# -- lab programs ---------------------------------------------------------------------
+
+def lab_sources(tree, lab):
+    """(the lab's unit .c files in tree or else labs/, its header folders)."""
+    here = os.path.join(tree, lab.directory)
+    skeleton = os.path.join(ROOT, "labs", lab.directory)
+    units = []
+    for unit in lab.units:
+        mine = os.path.join(here, unit + ".c")
+        units.append(mine if os.path.isfile(mine) else os.path.join(skeleton, unit + ".c"))
+    # A submission may add .c files of its own (helpers): they are units too.
+    extra = sorted(path for path in glob.glob(os.path.join(here, "*.c"))
+                   if os.path.basename(path)[:-2] not in (*lab.programs, *lab.units)
+                   and not os.path.basename(path).startswith("test_"))
+    return units + extra, [here, skeleton, COMMON]
+
+
+def program_command(tree, lab, program, flavour):
+    units, includes = lab_sources(tree, lab)
+    main = os.path.join(tree, lab.directory, program + ".c")
+    return [CC, *flavour.flags(), *(f"-I{folder}" for folder in includes),
+            main, *units, *COMMON_SOURCES, *LIBS]
+
+
+def inputs_of(command):
+    """The files a compile command reads: its sources and every header it may see."""
+    sources = [arg for arg in command if arg.endswith(".c")]
+    headers = [path for arg in command if arg.startswith("-I")
+               for path in glob.glob(os.path.join(arg[2:], "*.h"))]
+    return sources + headers
+
+
+def build_lab_programs(tree, out, lab, flavour, force=False):
+    """Compile every program of lab from tree into out/NN-name/; a LabBuild. A
+    failure's compiler output is kept in out/NN-name/build-failed, so the graders
+    (other processes) can quote it and never grade an older binary."""
+    folder = os.path.join(out, lab.directory)
+    built = LabBuild(ok=True)
+    said = []
+    for program in lab.programs:
+        binary = os.path.join(folder, program)
+        built.programs[program] = binary
+        if not os.path.isfile(os.path.join(tree, lab.directory, program + ".c")):
+            built.ok = False
+            said.append(f"{program}.c is missing")
+            continue
+        command = program_command(tree, lab, program, flavour)
+        if not force and up_to_date(binary, inputs_of(command)) and \
+                not os.path.exists(os.path.join(folder, FAILED_MARK)):
+            continue
+        ok, text = compile_into(binary, command)
+        if text.strip():
+            said.append(text.strip())
+        built.ok = built.ok and ok
+    built.output = "\n".join(said)
+    mark = os.path.join(folder, FAILED_MARK)
+    os.makedirs(folder, exist_ok=True)
+    if built.ok:
+        if os.path.exists(mark):
+            os.remove(mark)
+    else:
+        with open(mark, "w") as log:
+            log.write(built.output)
+    return built
+
+
+def build_failed(program):
+    """Did the last build of this program's lab fail (or never happen)?"""
+    return (os.path.exists(os.path.join(os.path.dirname(program), FAILED_MARK))
+            or not os.access(program, os.X_OK))
+
+
+def build_failure_text(lab_folder, limit=40):
+    """The start of a failed build's compiler output, for feedback."""
+    try:
+        with open(os.path.join(lab_folder, FAILED_MARK), errors="replace") as log:
+            lines = log.read().splitlines()
+    except OSError:
+        return "(no compiler output was kept)"
+    shown = lines[:limit]
+    if len(lines) > limit:
+        shown.append(f"… {len(lines) - limit} more lines")
+    return "\n".join(shown) or "(the compiler printed nothing)"
+
+
+# -- unit tests ---------------------------------------------------------------------------
+
+def unit_tests(tree, out, lab, flavour):
+    """(binary, command) for each cmocka test of lab: the tree's own test_*.c, or
+    else the skeleton's (a solution shares the skeleton's tests and headers)."""
+    here = os.path.join(tree, lab.directory)
+    tests = sorted(glob.glob(os.path.join(here, "test_*.c"))) or \
+        sorted(glob.glob(os.path.join(ROOT, "labs", lab.directory, "test_*.c")))
+    units, includes = lab_sources(tree, lab)
+    found = []
+    for test in tests:
+        binary = os.path.join(out, lab.directory, os.path.basename(test)[:-2])
+        found.append((binary, [CC, *flavour.flags(), *(f"-I{f}" for f in includes), test,
+                               *units, *COMMON_SOURCES, "-lcmocka", *LIBS]))
+    return found
+
+
+def common_unit_tests(out, flavour):
+    """The cmocka tests of labs/common (tests/unit/), built with read and write
+    wrapped so the tests can make the kernel look stingy."""
+    found = []
+    for test in sorted(glob.glob(os.path.join(ROOT, "tests", "unit", "test_*.c"))):
+        binary = os.path.join(out, "tests", "unit", os.path.basename(test)[:-2])
+        found.append((binary, [CC, *flavour.flags(), f"-I{COMMON}", test, *COMMON_SOURCES,
+                               "-Wl,--wrap=read,--wrap=write", "-lcmocka", *LIBS]))
+    return found
+
+
+# -- an implementation: what is graded -------------------------------------------------------
+
+class Implementation:
+    """Where a lab's sources are and where its binaries go: the skeletons (labs),
+    the reference solutions, or a submission directory (staged first)."""
+
+    def __init__(self, impl, sanitize=False, root=ROOT):
+        self.root = root
+        self.flavour = Flavour(sanitize=sanitize)
+        build = os.path.join(root, "build", "asan") if sanitize else os.path.join(root, "build")
+        if impl in ("labs", "solutions"):
+            self.kind, self.tree = impl, os.path.join(root, impl)
+            self.bin_dir = os.path.join(build, impl)
+        else:
+            source = os.path.abspath(impl)
+            if not os.path.isdir(source):
+                raise HarnessError(f"{impl} is not labs, solutions or a directory")
+            key = hashlib.sha256(source.encode()).hexdigest()[:12]
+            self.kind, self.source = "submission", source
+            self.tree = os.path.join(build, "submissions", key, "src")
+            self.bin_dir = os.path.join(build, "submissions", key, "bin")
+
+    def describe(self):
+        if self.kind == "submission":
+            return f"the submission in {self.source}"
+        return {"labs": "labs/ (your work)", "solutions": "solutions/ (reference)"}[self.kind]
+
+    def submitted(self, lab):
+        """Did the implementation bring any source of this lab's?"""
+        return bool(glob.glob(os.path.join(self.tree, lab.directory, "*.c")))
+
+    def build_lab(self, lab):
+        """Stage (for a submission) and compile one lab; a LabBuild."""
+        if self.kind == "submission":
+            stage_sources(self.source, self.tree, lab)
+        return build_lab_programs(self.tree, self.bin_dir, lab, self.flavour,
+                                  force=self.kind == "submission")
+
+
+def stage_sources(source, tree, lab):
+    """Copy the C sources of one lab from a submission into tree/NN-name/.
+
+    Accepted layouts: a copy of the repository (labs/NN-name/*.c), the lab
+    directories themselves (NN-name/*.c), or loose files (PROG.c anywhere, as
+    Gradescope delivers them). Symlinks and oversized files are never followed.
+    """
+    destination = os.path.join(tree, lab.directory)
+    shutil.rmtree(destination, ignore_errors=True)
+    os.makedirs(destination)
+    for candidate in (os.path.join(source, "labs", lab.directory),
+                      os.path.join(source, lab.directory)):
+        if os.path.isdir(candidate) and not os.path.islink(candidate):
+            _copy_sources(glob.glob(os.path.join(candidate, "*.[ch]")), destination)
+            return
+    for program in lab.programs:
+        main = sorted(glob.glob(os.path.join(source, "**", f"{program}.c"), recursive=True))
+        if main:
+            folder = os.path.dirname(main[0])
+            _copy_sources(glob.glob(os.path.join(folder, "*.[ch]")), destination)
+            return
+
+
+def _copy_sources(paths, destination):
+    for path in paths:
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue
+        if os.path.getsize(path) > MAX_SOURCE_BYTES:
+            continue
+        shutil.copyfile(path, os.path.join(destination, os.path.basename(path)))
+
+
+# -- the command line (make, make unit) ------------------------------------------------------
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="build", description="Compile the labs' programs "
+                                     "and unit tests out of tree.")
+    parser.add_argument("--tree", action="append", choices=("labs", "solutions"),
+                        help="which tree (repeat; default both, where they exist)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "build"),
+                        help="build folder (default build/): OUT/TREE/NN-name/PROG")
+    parser.add_argument("--werror", action="store_true", help="warnings are errors")
+    parser.add_argument("--sanitize", action="store_true", help="ASan and UBSan")
+    parser.add_argument("--units", action="store_true", help="the cmocka unit tests instead")
+    parser.add_argument("--run", action="store_true", help="with --units: run them too")
+    args = parser.parse_args(argv)
+    # A student copy has no solutions/: its trees are what exists.
+    trees = [tree for tree in args.tree or ("labs", "solutions")
+             if os.path.isdir(os.path.join(ROOT, tree))]
+    flavour = Flavour(werror=args.werror, sanitize=args.sanitize)
+    out = os.path.abspath(args.out)
+    labs = catalog.all_labs()
+    if args.units:
+        jobs = common_unit_tests(out, flavour) + [
+            job for tree in trees for lab in labs
+            for job in unit_tests(os.path.join(ROOT, tree), os.path.join(out, tree), lab, flavour)]
+        ok = build_all(jobs)
+        if ok and args.run:
+            for binary, _ in jobs:
+                print(f"== {os.path.relpath(binary, ROOT)}", flush=True)
+                if subprocess.run([binary]).returncode != 0:
+                    return 1
+        return 0 if ok else 1
+    jobs = [(binary, program_command(os.path.join(ROOT, tree), lab, program, flavour))
+            for tree in trees for lab in labs for program in lab.programs
+            for binary in [os.path.join(out, tree, lab.directory, program)]]
+    return 0 if build_all(jobs) else 1
+
+
+def build_all(jobs):
+    """Compile (binary, command) jobs in parallel, skipping those up to date;
+    print what the compiler said; True if all succeeded."""
+    def one(job):
+        binary, command = job
+        if up_to_date(binary, inputs_of(command)):
+            return binary, True, ""
+        ok, said = compile_into(binary, command)
+        return binary, ok, said
+
+    ok = True
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for binary, built, said in pool.map(one, jobs):
+            if said.strip():
+                sys.stderr.write(said)
+            if not built:
+                print(f"build: {os.path.relpath(binary, ROOT)} failed", file=sys.stderr)
+                ok = False
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

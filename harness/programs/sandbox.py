@@ -1,0 +1,81 @@
+"""The sandbox every student program runs in: `build/harness/sandbox PROG ARGS…`,
+compiled from sandbox.c (a small C program, so that it costs next to nothing per run).
+
+Lab.run puts this in front of the program under test (peers and daemons the
+harness starts itself run as they are). Inside, the program
+  - has limits on CPU time, memory, processes, open files and file size, drops to
+    the lowest CPU priority once it has used a second of CPU (a busy loop or a fork
+    bomb must not starve other tests; a correct program computes far less and keeps
+    its timing), and is stopped once it prints more than 2 MiB on a stream;
+  - runs in its own PID namespace, so nothing it forks or daemonizes outlives it,
+    and it cannot see or signal the grader's processes;
+  - runs in its own mount namespace in which every file system is read-only
+    (the repository, the harness, the tests, the results, /tmp); its TMPDIR is
+    a small private tmpfs on /dev/shm (not on /tmp, which may hold the
+    repository or the program itself);
+  - counts its processes in a user namespace of its own, so RLIMIT_NPROC limits
+    this program alone and not the whole grader; when the grader is the real root
+    (exempt from RLIMIT_NPROC) it runs as SANDBOX_UID instead, if the lab root
+    maps that uid (namespaces.py does so for root).
+The network needs nothing here: the program already sits in its test's private
+network namespace, which has no route out.
+
+Where namespaces are unavailable, the limits still apply, and the sandbox (a
+child subreaper) kills whatever the program left behind when it exits.
+
+SOCKLAB_SANDBOX=off disables the sandbox (grade --no-sandbox); =no-memory-limit
+leaves out the address-space limit, which sanitizers and valgrind cannot live with.
+"""
+
+import os
+
+from harness.programs.build import build_tool
+from harness.results.model import CPU_HOG, FLOODED
+
+ENV = "SOCKLAB_SANDBOX"
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox.c")
+
+
+def ensure_built():
+    """The sandbox binary, compiled once into build/harness/ (see build_tool)."""
+    return build_tool(SOURCE, "sandbox", "-std=c11", "-Wall", "-Wextra")
+
+
+def command(events=None, open_files=None, net_raw=False, binds=(), writable=()):
+    """The prefix that runs a program in the sandbox ([] when it is switched off).
+
+    events: a file the sandbox appends what it did to the program to (one line
+    each: "flooded stdout", "cpu-hog"); open_files: the descriptor limit;
+    net_raw: keep CAP_NET_RAW (and nothing else) for raw sockets in the test's
+    network namespace; binds: (source, target) files shown read-only at target
+    (a lab's own /etc/hosts); writable: directories left writable (a per-test
+    directory the program shares with the peers).
+    """
+    if os.environ.get(ENV) == "off":
+        return []
+    prefix = [ensure_built()]
+    if events:
+        prefix += ["--events", events]
+    if open_files:
+        prefix += ["--open-files", str(open_files)]
+    if net_raw:
+        prefix.append("--net-raw")
+    for source, target in binds:
+        prefix += ["--bind", f"{source}:{target}"]
+    for folder in writable:
+        prefix += ["--writable", folder]
+    return prefix + ["--"]
+
+
+# The lines of an events file, as the results model's symptoms.
+EVENT_SYMPTOMS = {"flooded stdout": FLOODED, "flooded stderr": FLOODED, "cpu-hog": CPU_HOG}
+
+
+def read_events(path):
+    """The symptoms the sandbox recorded in its events file (an empty list if none)."""
+    try:
+        with open(path, errors="replace") as events:
+            lines = events.read().splitlines()
+    except OSError:
+        return []
+    return [EVENT_SYMPTOMS[line] for line in lines if line in EVENT_SYMPTOMS]

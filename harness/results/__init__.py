@@ -1,0 +1,12 @@
+"""Results: the one model (model.py) and what renders it, one module a format.
+
+RENDERERS maps each --format name to a function render(report, stream)."""
+from harness.results import autolab, gradescope, junit, terminal
+
+RENDERERS = {
+    "terminal": terminal.render_terminal,  # the table with feedback people read
+    "json": terminal.render_json,          # the results schema (harness/README.md)
+    "gradescope": gradescope.render_gradescope,
+    "junit": junit.render_junit,
+    "autolab": autolab.render_autolab,
+}
