@@ -220,7 +220,8 @@ connect_first(const struct addrinfo *res, int *error)
 	 *   settle_attempts() (ends failures, may find the winner);
 	 *   if no winner, an address is left, and it is next_start or nothing is
 	 *   under way: start_attempt() on it: 1 -> the winner; 0 -> next_start =
-	 *   now + STAGGER; -1 -> end_attempt() with errno, next_start = now.
+	 *   STAGGER after connect() returned; -1 -> end_attempt() with errno,
+	 *   next_start = now.
 	 * Then keep_winner() (or -1 with *error), free both arrays.
 	 */
 	(void)res;

@@ -260,8 +260,9 @@ connect_first(const struct addrinfo *res, int *error)
 			winner = &attempts[next];
 			break;
 		case 0:
+			/* Counted from after connect(), which sent the SYN. */
 			under_way++;
-			next_start = now + STAGGER;
+			next_start = sl_monotonic_seconds() + STAGGER;
 			break;
 		default:
 			*error = errno;
