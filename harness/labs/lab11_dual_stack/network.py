@@ -12,6 +12,7 @@ table: IPv6 before IPv4 when both are usable).
 """
 import os
 import socket
+import subprocess
 from dataclasses import dataclass, field
 
 import pytest
@@ -98,13 +99,14 @@ def resolver_binds(lab, names):
     return binds
 
 
-def dual_world(lab, extra_names=(), server_addresses6=()):
+def dual_world(lab, extra_names=(), server_addresses6=(), impairment=None):
     """The two hosts on a link with both families, and the resolver files for the
     lab's names plus extra_names. The server host gets server_addresses6 too
-    (nothing listens on them unless a test says so: they refuse)."""
+    (nothing listens on them unless a test says so: they refuse). With an
+    impairment (network/wire.py) the link is a slow or lossy cable."""
     client, server = lab.net.host("client"), lab.net.host("server")
     require_ipv6(client)
-    lab.net.link(client, server, SUBNET, subnet6=SUBNET6)
+    lab.net.link(client, server, SUBNET, subnet6=SUBNET6, impairment=impairment)
     if server_addresses6:
         server.ip(*[f"addr add {a}/64 dev {SERVER_IF} nodad" for a in server_addresses6])
     names = NAMES + list(extra_names)
@@ -125,15 +127,18 @@ def blackhole(lab, world, *addresses6):
              "points at a MAC address no one has)")
 
 
-def resolver_order(lab, world, name):
+def resolver_order(world, name):
     """The addresses glibc gives for name on the client host with the lab's files,
-    in order (getent ahosts in the same sandbox), or None if it cannot say."""
-    getent = world.client.run([*sandbox.command(binds=world.binds), "getent", "ahosts", name],
-                              label=f"getent ahosts {name}", lifetime=10)
-    if getent.wait(scaled(5)) is None:
+    in order (getent ahosts, in the same sandbox as the program), or None if it
+    cannot say."""
+    command = ["nsenter", f"--net={world.client.netns_path}",
+               *sandbox.command(binds=world.binds), "getent", "ahosts", name]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=scaled(5))
+    except subprocess.TimeoutExpired:
         return None
     seen = []
-    for text in getent.stdout:
+    for text in result.stdout.splitlines():
         address = text.split()[0] if text.split() else ""
         if address and address not in seen:
             seen.append(address)
@@ -144,7 +149,7 @@ def expect_resolver_order(lab, world, name, expected, why):
     """State the order a test expects for name, and why; skip (the grader's
     premise does not hold on this machine, not the student's fault) if glibc here
     orders it otherwise."""
-    found = resolver_order(lab, world, name)
+    found = resolver_order(world, name)
     if found != list(expected):
         pytest.skip(f"the grader expects {name} to resolve as {', '.join(expected)} ({why}), "
                     f"but this machine's resolver says {', '.join(found or ['nothing'])}")
