@@ -45,7 +45,6 @@ reason(int error)
 	return text;
 }
 
-/* slide: resolve */
 /* Every address of host for TCP to port, in the resolver's order; exits with
  * the resolver's own message on failure. */
 static struct addrinfo *
@@ -67,7 +66,6 @@ resolve(const char *host, unsigned short port)
 	}
 	return res;
 }
-/* end slide */
 
 /* slide: start-attempt */
 /*
@@ -99,7 +97,6 @@ start_attempt(struct attempt *a, double now)
 }
 /* end slide */
 
-/* slide: check-attempt */
 /* An attempt that poll() woke up for has finished its handshake, one way or
  * the other: 0 if it connected, else the errno it failed with (SO_ERROR). */
 static int
@@ -112,7 +109,6 @@ attempt_error(const struct attempt *a)
 		return errno;
 	return error;
 }
-/* end slide */
 
 /* Say that attempt a failed with error, and let its socket go. */
 static void
@@ -216,7 +212,6 @@ keep_winner(struct attempt *attempts, size_t count, struct attempt *winner, doub
 	return sock;
 }
 
-/* slide: happy-eyeballs */
 /*
  * Connect to the first address of res that answers, trying them in order:
  * start the next one STAGGER seconds after the last if nothing has connected
@@ -245,6 +240,7 @@ connect_first(const struct addrinfo *res, int *error)
 	*error = 0;
 	start = next_start = sl_monotonic_seconds();
 
+	/* slide: race */
 	while (winner == NULL && (next < count || under_way > 0)) {
 		double now;
 
@@ -271,6 +267,7 @@ connect_first(const struct addrinfo *res, int *error)
 		}
 		next++;
 	}
+	/* end slide */
 
 	if (winner != NULL)
 		sock = keep_winner(attempts, count, winner, start);
@@ -278,9 +275,7 @@ connect_first(const struct addrinfo *res, int *error)
 	free(attempts);
 	return sock;
 }
-/* end slide */
 
-/* slide: read-answer */
 /* Print the server's answer: its first line (at most REPLY_MAX bytes), or all
  * it sent before closing if there is no newline. */
 static void
@@ -315,7 +310,6 @@ read_answer(int sock)
 	sl_quote(reply, len, text, sizeof text);
 	printf("The server says '%s'\n", text);
 }
-/* end slide */
 
 int
 main(int argc, char *argv[])

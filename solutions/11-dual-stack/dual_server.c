@@ -23,7 +23,6 @@ usage(void)
 	exit(2);
 }
 
-/* slide: listen-any */
 /*
  * A listening socket on the wildcard address of family (AF_INET6: "::",
  * AF_INET: "0.0.0.0") and port, or -1 with errno set (EAFNOSUPPORT: no such
@@ -38,6 +37,7 @@ listen_any(int family, unsigned short port)
 	char service[8];
 	int sock = -1, on = 1, off = 0, error, saved;
 
+	/* slide: listen-any */
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
@@ -47,7 +47,7 @@ listen_any(int family, unsigned short port)
 		errx(1, "getaddrinfo: %s", gai_strerror(error));
 	if ((sock = socket(res->ai_family, res->ai_socktype, res->ai_protocol)) == -1)
 		goto fail;
-	/* The default comes from net.ipv6.bindv6only (and is "on" on the BSDs): say it. */
+	/* The default comes from net.ipv6.bindv6only (FreeBSD's is "on"): say it. */
 	if (family == AF_INET6 &&
 	    setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == -1)
 		goto fail;
@@ -56,6 +56,7 @@ listen_any(int family, unsigned short port)
 		goto fail;
 	freeaddrinfo(res);
 	return sock;
+	/* end slide */
 fail:
 	saved = errno;
 	if (sock != -1)
@@ -64,7 +65,6 @@ fail:
 	errno = saved;
 	return -1;
 }
-/* end slide */
 
 /* slide: unmap */
 /*
@@ -94,7 +94,6 @@ unmap(struct sockaddr_storage *addr, socklen_t *len)
 }
 /* end slide */
 
-/* slide: serve-one */
 /* Tell one accepted client what its address looked like from here, then hang up. */
 static void
 serve_one(int conn, struct sockaddr_storage *peer, socklen_t peerlen)
@@ -119,7 +118,6 @@ serve_one(int conn, struct sockaddr_storage *peer, socklen_t peerlen)
 	if (close(conn) == -1)
 		warn("close");
 }
-/* end slide */
 
 int
 main(int argc, char *argv[])

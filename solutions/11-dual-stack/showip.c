@@ -45,7 +45,6 @@ lookup(const char *host)
 }
 /* end slide */
 
-/* slide: print-address */
 /* Print one address as "  IPv4: a.b.c.d" or "  IPv6: x:y::z", the port left out.
  * (AF_UNSPEC gives only these two families.) */
 static void
@@ -62,7 +61,6 @@ print_address(const struct addrinfo *ai)
 		err(1, "inet_ntop");
 	printf("  %s: %s\n", ai->ai_family == AF_INET6 ? "IPv6" : "IPv4", text);
 }
-/* end slide */
 
 int
 main(int argc, char *argv[])
