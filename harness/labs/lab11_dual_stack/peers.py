@@ -60,7 +60,7 @@ def answer(conn, text):
     conn.close()
 
 
-def ask(host, ip, port, timeout=3, watch=None):
+def ask(host, ip, port, timeout=5, watch=None):
     """Connect from host to ip:port and read until the server closes:
     (the client's own (ip, port), the bytes received, whether the server closed)."""
     sock = connect(host, ip, port)

@@ -23,6 +23,9 @@ from harness.timeouts import scaled
 STAGGER = 0.25        # RFC 8305's Connection Attempt Delay, as the handout says
 EARLY = 0.01          # how much earlier than STAGGER a SYN may be (clock granularity)
 ATTEMPT_LIMIT = 5.0   # the client's bound for each address
+# How long a program may take to start and do its first thing (under valgrind on a
+# busy machine that is seconds): waits for it are generous; timing is judged on the wire.
+STARTUP = 6.0
 LISTENING = line("Listening at [::]:{port}", port=r"(?P<port>\d{1,5})")
 # Hints that name the usual cause, in the handout's words.
 WILDCARD_HINT = ("getaddrinfo(NULL, port, ...) with AF_INET6 and AI_PASSIVE gives '::'; "
@@ -45,9 +48,9 @@ def expect_listing(lab, world, name, expected, why, hint=ORDER_HINT):
     """showip NAME on the client host prints exactly expected, in that order."""
     expect_resolver_order(lab, world, name, expected, why)
     showip = lab.run(name, program="showip", host=world.client, binds=world.binds)
-    showip.expect(line("IP addresses for {name}:", name=re.escape(name)),
+    showip.expect(line("IP addresses for {name}:", name=re.escape(name)), timeout=STARTUP,
                   hint="the first line is 'IP addresses for HOST:'")
-    code = showip.expect_exit(3)
+    code = showip.expect_exit(STARTUP)
     got = showip.stdout[showip.stdout.index(f"IP addresses for {name}:") + 1:]
     want = [f"  {family(ip)}: {ip}" for ip in expected]
     lab.check(got == want and code == 0, f"showip {name} did not list its addresses as the "
@@ -93,18 +96,14 @@ def test_showip_keeps_the_resolvers_order_when_ipv6_has_no_route(lab):
 def test_showip_reports_an_unknown_name_with_the_resolvers_message(lab):
     world = dual_world(lab)
     lab.step(f"{UNKNOWN} is in no hosts file, and no DNS is asked (nsswitch.conf: hosts: files)")
-    started = time.monotonic()
     showip = lab.run(UNKNOWN, program="showip", host=world.client, binds=world.binds)
     message = f"showip: {UNKNOWN}: Name or service not known"
-    showip.expect(re.escape(message), stream="stderr",
+    showip.expect(re.escape(message), stream="stderr", timeout=STARTUP,
                   hint="on failure getaddrinfo() returns an EAI_ code: errx(1, \"%s: %s\", host, "
                        "gai_strerror(code))")
-    code = showip.expect_exit(3)
-    took = time.monotonic() - started
+    code = showip.expect_exit(STARTUP)
     lab.check(code == 1, "showip did not exit 1 for an unknown name", expected="exit 1",
               got=f"exit {code}")
-    lab.check(took < scaled(3), "showip was slow to report an unknown name",
-              expected="at once (the lab's resolver reads only /etc/hosts)", got=f"{took:.1f} s")
 
 
 # -- dual_server --------------------------------------------------------------
@@ -112,7 +111,7 @@ def test_showip_reports_an_unknown_name_with_the_resolvers_message(lab):
 def start_server(lab, host=None):
     """`dual_server -p 0` on host, once it says where it listens: (program, port)."""
     server = lab.run("-p", 0, program="dual_server", host=host)
-    match = server.expect(LISTENING, hint=WILDCARD_HINT)
+    match = server.expect(LISTENING, timeout=STARTUP, hint=WILDCARD_HINT)
     return server, int(match["port"])
 
 
@@ -186,15 +185,16 @@ def test_server_serves_both_families_on_the_loopback_in_turn(lab):
 def test_server_listens_on_port_1060_by_default_and_restarts_there(lab):
     require_ipv6(lab.host)
     server = lab.run(program="dual_server")
-    server.expect(line("Listening at [::]:1060"), hint="the port is 1060 unless -p says "
-                  "otherwise; " + WILDCARD_HINT)
+    server.expect(line("Listening at [::]:1060"), timeout=STARTUP, hint="the port is 1060 "
+                  "unless -p says otherwise; " + WILDCARD_HINT)
     expect_answered(lab, server, lab.host, "::1", 1060)
     server.kill()
     lab.step("the server was stopped; it closed that connection first, so its side is in "
              "TIME_WAIT, and a new server started at once")
     again = lab.run(program="dual_server")
-    again.expect(line("Listening at [::]:1060"), hint="set SO_REUSEADDR before bind(), or "
-                 "bind() fails with 'Address already in use' while TIME_WAIT lasts")
+    again.expect(line("Listening at [::]:1060"), timeout=STARTUP, hint="set SO_REUSEADDR "
+                 "before bind(), or bind() fails with 'Address already in use' while TIME_WAIT "
+                 "lasts")
     expect_answered(lab, again, lab.host, "127.0.0.1", 1060)
 
 
@@ -217,12 +217,12 @@ def run_client(lab, world, name, port):
 def serve_one(lab, servers, client, why, delay_until=None):
     """Accept the client's connection on one of the Python servers and answer it
     (after time.time() reaches delay_until, if given). Returns the address it reached."""
-    got = servers.accept(3, watch=client)
+    got = servers.accept(STARTUP, watch=client)
     if got is None:
         if client.poll() is not None:  # it ended: say how (e.g. not implemented yet)
             client.expect(CONNECTED, timeout=0.1, hint=why)
         lab.fail(f"the client connected to none of the Python servers ({servers.describe()}) "
-                 f"within {scaled(3):.0f} s", hint=why)
+                 f"within {scaled(STARTUP):.0f} s", hint=why)
     conn, reached, peer = got
     lab.step(f"the Python server at {address(reached, servers.port)} accepted {address(*peer)}")
     if delay_until is not None:
@@ -235,14 +235,14 @@ def expect_success(lab, client, reached, peer, port):
     """The client's lines after connecting to reached, and exit 0."""
     client.expect(line("Connected to {addr} from {me} after {secs} s",
                        addr=re.escape(address(reached, port)), me=re.escape(address(*peer)),
-                       secs=r"\d+\.\d{3}"),
+                       secs=r"\d+\.\d{3}"), timeout=STARTUP,
                   hint="print 'Connected to ADDR from YOUR-ADDR after S.mmm s' for the winner "
                        "(getsockname() gives YOUR-ADDR)")
     text = quote(said(peer, family(reached)).encode())
-    client.expect(line("The server says '{text}'", text=re.escape(text)),
+    client.expect(line("The server says '{text}'", text=re.escape(text)), timeout=STARTUP,
                   hint="read the server's line until the newline or its close and print it "
                        "with sl_quote(), without the newline")
-    code = client.expect_exit(3)
+    code = client.expect_exit(STARTUP)
     lab.check(code == 0, "the client did not exit 0 after the server's answer", got=f"exit {code}")
 
 
@@ -303,7 +303,7 @@ def stagger_bound():
     return STAGGER + min(scaled(0.5), 1.5)
 
 
-def first_syn(capture, client, to_ip, port, timeout=2):
+def first_syn(capture, client, to_ip, port, timeout=STARTUP):
     """The client's first SYN to to_ip:port on the wire, or None within timeout
     (scaled) or once the client has exited without sending it."""
     deadline = time.monotonic() + scaled(timeout)
@@ -481,7 +481,7 @@ def test_client_gives_up_when_no_address_answers(lab):
     blackhole(lab, world, *dead)
     with capture_client(world) as capture:
         client = run_client(lab, world, "dead.lab", 1060)
-        code = client.wait(ATTEMPT_LIMIT + STAGGER + scaled(3))
+        code = client.wait(ATTEMPT_LIMIT + STAGGER + STARTUP)
         ended = time.time()
         segments = segments_of(capture, 1060)
     syns = attempts_from(segments, {CLIENT6})
@@ -490,7 +490,7 @@ def test_client_gives_up_when_no_address_answers(lab):
     if code is None:
         lab.fail("the client kept waiting for addresses that never answer",
                  expected=f"give up on each after {ATTEMPT_LIMIT:.0f} s, then exit 1",
-                 got=f"still running {ATTEMPT_LIMIT + STAGGER + scaled(3):.1f} s later",
+                 got=f"still running {scaled(ATTEMPT_LIMIT + STAGGER + STARTUP):.1f} s later",
                  hint="give every attempt a deadline (CONNECT_TIMEOUT) and end it when poll() "
                       "wakes after it")
     message = "dual_client: could not connect to dead.lab port 1060: "
