@@ -8,7 +8,8 @@ from harness.labs.lab11_dual_stack.network import (
     expect_resolver_order, segments_of)
 from harness.labs.lab11_dual_stack.peers import Servers
 from harness.labs.lab11_dual_stack.test_grader import (
-    check_stagger, expect_answered, expect_listing, expect_success, run_client, serve_one)
+    STARTUP, check_stagger, expect_answered, expect_listing, expect_success, run_client,
+    serve_one)
 from harness.grading.contract import line
 
 pytestmark = pytest.mark.hidden
@@ -45,7 +46,7 @@ def test_client_staggers_each_of_three_blackholed_addresses(lab):
 def test_server_on_port_2611_serves_both_families_from_another_host(lab):
     world = dual_world(lab)
     server = lab.run("-p", PORT, program="dual_server", host=world.server)
-    server.expect(line(f"Listening at [::]:{PORT}"))
+    server.expect(line(f"Listening at [::]:{PORT}"), timeout=STARTUP)
     for to_ip in (SERVER, SERVER6, SERVER6, SERVER, SERVER6, SERVER):
         expect_answered(lab, server, world.client, to_ip, PORT)
 
