@@ -36,6 +36,8 @@ UNMAP_HINT = ("an IPv4 client arrives as [::ffff:a.b.c.d]:PORT; unmap() must tur
               "sockaddr_in it stands for (IN6_IS_ADDR_V4MAPPED, the last 4 address bytes)")
 ORDER_HINT = ("print the addresses in the order getaddrinfo() returns them, one line each "
               "(hints AF_UNSPEC and SOCK_STREAM: without a socket type each comes 3 times)")
+TRY_HINT = ("try the addresses in the order getaddrinfo() returns them (AF_UNSPEC, "
+            "SOCK_STREAM); do not prefer a family yourself")
 
 
 def family(ip):
@@ -259,13 +261,12 @@ def test_client_connects_over_ipv6_to_a_dual_name(lab):
     with capture_client(world) as capture:
         client = run_client(lab, world, "dual.lab", servers.port)
         reached, peer = serve_one(lab, servers, client, "resolve HOST, then connect to its "
-                                  "first address: " + ORDER_HINT)
+                                  "first address: " + TRY_HINT)
         expect_success(lab, client, reached, peer, servers.port)
         segments = segments_of(capture, servers.port)
     lab.check(reached == SERVER6, "the client did not connect over IPv6, the resolver's first "
               "choice", expected=address(SERVER6, servers.port),
-              got=address(reached, servers.port), hint="try the addresses in getaddrinfo()'s "
-              "order; do not prefer a family yourself")
+              got=address(reached, servers.port), hint=TRY_HINT)
     to_ipv4 = [s for s in attempts_from(segments, {CLIENT}) if s.dst == SERVER]
     lab.check(not to_ipv4, "the client also tried IPv4 although IPv6 connected at once",
               expected="no SYN to 10.0.1.2 (IPv6 answered well within 250 ms)",
@@ -345,7 +346,7 @@ def test_client_falls_back_to_ipv4_when_ipv6_is_blackholed(lab):
     to4 = [s for s in syns if s.dst == SERVER]
     lab.check(to6 and to4 and to6[0].time < to4[0].time, "the client did not try IPv6 first, "
               "then IPv4", expected=f"a SYN to {SERVER6}, then one to {SERVER}",
-              got="; ".join(map(str, syns)) or "no SYN", hint=ORDER_HINT)
+              got="; ".join(map(str, syns)) or "no SYN", hint=TRY_HINT)
     check_stagger(lab, to6[0], to4[0], "IPv4")
 
 
@@ -391,7 +392,7 @@ def test_client_cancels_the_blackholed_attempt_once_ipv4_connects(lab):
         expect_success(lab, client, reached, peer, servers.port)
         segments = segments_of(capture, servers.port)
     lab.check(first is not None, "the client sent no SYN to IPv6, the resolver's first choice",
-              hint=ORDER_HINT)
+              hint=TRY_HINT)
     again = [s for s in syns_from(segments, {CLIENT6}) if s.sport == first.sport][1:]
     lab.check(not again, "the IPv6 attempt went on after IPv4 had connected: its SYN was resent",
               expected="no SYN to IPv6 after the IPv4 connection (the attempt closed)",
@@ -431,7 +432,7 @@ def test_client_moves_on_at_once_from_refused_addresses(lab):
     lab.check([s.dst for s in syns] == [dead, *refused, SERVER], "the client did not try "
               "every address once, in the resolver's order",
               expected=", ".join([dead, *refused, SERVER]), got=shown or "no SYN",
-              hint=ORDER_HINT)
+              hint=TRY_HINT)
     check_stagger(lab, syns[0], syns[1], "the second address")
     took = syns[-1].time - syns[1].time
     limit = min(scaled(0.3), 0.45)  # 250 ms after each of two refusals would be 0.5 s
@@ -468,7 +469,7 @@ def test_client_tries_a_second_ipv6_address_before_ipv4(lab):
     lab.check(reached == SERVER6 and [s.dst for s in syns[:2]] == [dead, SERVER6],
               "the client did not follow the resolver's order",
               expected=f"SYNs to {dead}, then {SERVER6} (which connects), none to {SERVER}",
-              got="; ".join(str(s) for s in syns), hint=ORDER_HINT)
+              got="; ".join(str(s) for s in syns), hint=TRY_HINT)
     check_stagger(lab, syns[0], syns[1], "the second IPv6 address")
 
 
