@@ -396,7 +396,8 @@ def test_client_cancels_the_blackholed_attempt_once_ipv4_connects(lab):
     again = [s for s in syns_from(segments, {CLIENT6}) if s.sport == first.sport][1:]
     lab.check(not again, "the IPv6 attempt went on after IPv4 had connected: its SYN was resent",
               expected="no SYN to IPv6 after the IPv4 connection (the attempt closed)",
-              got="; ".join(f"{s} at {s.time - first.time:.2f} s" for s in again),
+              got="; ".join(f"{s} at {s.time - first.time:.2f} s" for s in again[:2])
+              + (f" ({len(again)} resent SYNs in all)" if len(again) > 2 else ""),
               hint="once an attempt connects, close() every other socket still connecting")
     client_line = line("Cancelled {addr} (still connecting)",
                        addr=re.escape(address(SERVER6, servers.port)))
@@ -414,9 +415,8 @@ def test_client_moves_on_at_once_from_refused_addresses(lab):
                        server_addresses6=refused)
     blackhole(lab, world, dead)
     expect_resolver_order(lab, world, name, [dead, *refused, SERVER], "rule 6: IPv6 first; "
-                          "rule 9 puts fd00:1::3 (126 bits in common with the source "
-                          "fd00:1::1) before the others (125 bits each), which keep the "
-                          "file's order (rule 10)")
+                          "rule 9: fd00:1::3 shares 126 bits with fd00:1::1, the others 125; "
+                          "then the file's order")
     servers = Servers(world.server, [SERVER])
     lab.step(f"nothing listens on {', '.join(refused)}: each SYN there is answered with a RST; "
              f"the attempt to {dead} stays under way all along")
@@ -455,9 +455,8 @@ def test_client_tries_a_second_ipv6_address_before_ipv4(lab):
     name, dead = "order.lab", "fd00:1::3"
     world = dual_world(lab, [(SERVER, name), (dead, name), (SERVER6, name)])
     blackhole(lab, world, dead)
-    expect_resolver_order(lab, world, name, [dead, SERVER6, SERVER], "rule 6 puts both IPv6 "
-                          "addresses first; both share 126 bits with the source fd00:1::1 "
-                          "(rule 9 ties), so the file's order stays (rule 10)")
+    expect_resolver_order(lab, world, name, [dead, SERVER6, SERVER], "rule 6: IPv6 first; "
+                          "rule 9 ties (126 bits shared with fd00:1::1); then the file's order")
     servers = dual_servers(world)
     with capture_client(world) as capture:
         client = run_client(lab, world, name, servers.port)
