@@ -80,8 +80,12 @@ def pytest_collection_modifyitems(config, items):
         mine = my_share(items, known, shard, shards)
         config.hook.pytest_deselected(items=[item for item in items if item not in mine])
         items[:] = mine
-    for item in items:
-        _record(config, "planned", planned_result(item))
+
+
+def pytest_collection_finish(session):
+    """Every test this process will run, as planned (after -k and the sharing)."""
+    for item in session.items:
+        _record(session.config, "planned", planned_result(item))
 
 
 def planned_result(item):
