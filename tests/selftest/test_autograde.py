@@ -104,8 +104,9 @@ def test_hidden_tests_run_only_for_instructors(with_hidden_test):
             continue
         check = tests["instructors hidden check"]
         assert check["visibility"] == "after_due_date" and check["score"] == 7, check
+        assert tests["total with the hidden tests"]["visibility"] == "after_due_date"
         assert all(t["visibility"] == "visible" for name, t in tests.items()
-                   if name != "instructors hidden check")
+                   if name not in ("instructors hidden check", "total with the hidden tests"))
 
 
 # -- the student distribution -------------------------------------------------------
