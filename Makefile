@@ -23,7 +23,8 @@ FUZZ_IMPL ?= $(if $(wildcard solutions),solutions,labs)
 FLAKE_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all help deps grade test unit fuzz bench flake clean slides demo autograder student-dist
+.PHONY: all help deps grade test unit fuzz bench flake clean slides demo autograder autolab \
+	prairielearn student-dist
 .DEFAULT_GOAL := all
 
 all:
@@ -45,6 +46,8 @@ help:
 	@echo '                          the reference solution unless IMPL is given; `make demo` lists them'
 	@echo 'make deps                 install the Debian packages everything needs'
 	@echo 'make autograder           build/autograder.zip for Gradescope (hidden tests, no solutions)'
+	@echo 'make autolab              build/autolab/: autograde.tar and autograde-Makefile for Autolab'
+	@echo 'make prairielearn         build/prairielearn/: the grader image context and a question per lab'
 	@echo 'make student-dist DEST=DIR  the repository for students: no solutions, no hidden tests'
 	@echo 'make clean                remove build/'
 
@@ -87,6 +90,12 @@ demo:
 
 autograder:
 	@harness/python >/dev/null && PYTHONPATH=. "$$(harness/python)" -m harness.commands.dist autograder $(BUILD)/autograder.zip
+
+autolab:
+	@harness/python >/dev/null && PYTHONPATH=. "$$(harness/python)" -m harness.commands.dist autolab $(BUILD)/autolab
+
+prairielearn:
+	@harness/python >/dev/null && PYTHONPATH=. "$$(harness/python)" -m harness.commands.dist prairielearn $(BUILD)/prairielearn
 
 student-dist:
 	@test -n "$(DEST)" || { echo 'usage: make student-dist DEST=DIR' >&2; exit 2; }
