@@ -125,11 +125,12 @@ def test_student_dist_has_no_solutions_and_no_hidden_tests(with_hidden_test, tmp
     assert "hidden_check" not in text and "mark.hidden" not in text
     assert "def test_server_prints_the_address_it_really_bound" in text
     workflow = (dest / ".github" / "workflows" / "classroom.yml").read_text()
-    for lab in LABS:  # one graded step per lab, each reported
-        assert f"id: lab{lab}\n" in workflow and f"command: harness/grade --lab {lab}\n" in workflow
+    for lab in LABS:  # one graded step per lab, each reported with a score per test
+        assert f"id: lab{lab}\n" in workflow
+        assert f"harness/grade --lab {lab} --format classroom" in workflow
         assert f"LAB{lab}_RESULTS: \"${{{{steps.lab{lab}.outputs.result}}}}\"" in workflow
     assert f"runners: {','.join('lab' + lab for lab in LABS)}\n" in workflow
-    assert workflow.count("education/autograding-command-grader@v1") == len(LABS)
+    assert "education/autograding-command-grader" not in workflow
     try:
         import yaml
     except ImportError:
