@@ -37,9 +37,9 @@ from harness.errors import UsageError
 NEVER = {".git", "build", "__pycache__", ".pytest_cache", "node_modules"}
 PLATFORMS = {"autograder", "autolab", "prairielearn"}
 INSTRUCTOR_ONLY = {"solutions", os.path.join("tests", "mutants"), os.path.join("tests", "hostile"),
-                   *PLATFORMS}
+                   os.path.join("tests", "overfit"), *PLATFORMS}
 NOT_IN_AUTOGRADER = {"solutions", os.path.join("tests", "mutants"),
-                     os.path.join("tests", "hostile"), ".github"}
+                     os.path.join("tests", "hostile"), os.path.join("tests", "overfit"), ".github"}
 CLASSROOM_WORKFLOW = os.path.join(".github", "workflows", "classroom.yml")
 # Seconds one lab's grading may take in a Classroom step (the step's own limit is
 # longer): past it, finished tests keep their points and the rest are not run.
