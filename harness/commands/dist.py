@@ -8,8 +8,9 @@ hosted autograder takes.
     python3 -m harness.commands.dist classroom          (print the GitHub Classroom workflow)
 
 The student distribution is the repository without solutions/, the mutants, the
-hostile submissions and the platforms' entry points, and with every hidden test
-taken out of the graders; a GitHub Classroom workflow with one graded step per
+overfit programs, the hostile submissions and the platforms' entry points, with
+every hidden test taken out of the graders and every slide's solution code
+replaced by what the student is to write there; a GitHub Classroom workflow with one graded step per
 lab is put where GitHub looks for it (.github/workflows/classroom.yml), so the
 copy can serve as the assignment's template repository.
 
@@ -155,6 +156,25 @@ def is_grader_file(path):
             parts[3].startswith("test_") and parts[3].endswith(".py"))
 
 
+def is_deck(path):
+    """Is path (relative) a lab's slide deck, slides/NN-name.md?"""
+    parts = path.split(os.sep)
+    return len(parts) == 2 and parts[0] == "slides" and parts[1][:2].isdigit() and \
+        parts[1].endswith(".md")
+
+
+def student_deck(path, root):
+    """The deck at path as students get it: every snippet of the solutions
+    replaced by what the student is to write there (slides/snippets.py)."""
+    sys.path.insert(0, os.path.join(root, "slides"))
+    try:
+        import snippets
+    finally:
+        sys.path.pop(0)
+    with open(os.path.join(root, path), encoding="utf-8") as deck:
+        return snippets.student_deck(deck.read(), root)
+
+
 def student_dist(dest, root=ROOT):
     if os.path.exists(dest) and os.listdir(dest):
         raise UsageError(f"{dest} exists and is not empty")
@@ -165,11 +185,14 @@ def student_dist(dest, root=ROOT):
         if is_grader_file(path):
             with open(source) as file:
                 text = without_hidden_tests(file.read())
-            if text is not None:
-                with open(target, "w") as file:
-                    file.write(text)
+        elif is_deck(path):
+            text = student_deck(path, root)
+        else:
+            shutil.copy2(source, target)
             continue
-        shutil.copy2(source, target)
+        if text is not None:
+            with open(target, "w", encoding="utf-8") as file:
+                file.write(text)
     os.makedirs(os.path.join(dest, os.path.dirname(CLASSROOM_WORKFLOW)), exist_ok=True)
     with open(os.path.join(dest, CLASSROOM_WORKFLOW), "w") as out:
         out.write(classroom_workflow(all_labs(root)))
