@@ -6,6 +6,7 @@ import base64
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -381,3 +382,36 @@ def test_renderers_leave_the_report_unchanged():
     before = copy.deepcopy(report)
     as_gradescope(report), as_classroom(report), as_prairielearn(report)
     assert report == before
+
+
+# -- similar submissions in a class -----------------------------------------------------
+
+@needs_solutions
+@pytest.mark.skipif(shutil.which("sim_c") is None,
+                    reason="sim_c is not installed (apt-get install similarity-tester)")
+def test_class_flags_near_identical_submissions_only(tmp_path):
+    solution = open(os.path.join(ROOT, "solutions", "01-udp-local", "udp_local.c")).read()
+    # ben renamed the variables and dropped the comments: still the same code.
+    renamed = re.sub(r"\bsock\b", "fd", re.sub(r"\bselflen\b", "size", solution))
+    renamed = re.sub(r"/\*.*?\*/", "", renamed, flags=re.S)
+    skeleton = open(os.path.join(ROOT, "labs", "01-udp-local", "udp_local.c")).read()
+    for name, text in (("ann", solution), ("ben", renamed), ("dan", skeleton),
+                       ("eve", skeleton)):
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "udp_local.c").write_text(text)
+    run = subprocess.run([sys.executable, "-m", "harness", "--class", str(tmp_path / "class"),
+                          "--lab", "01", "--csv", str(tmp_path / "class.csv"),
+                          "--reports", str(tmp_path / "reports")], cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    import csv
+    rows = {row["student"]: row for row in csv.DictReader(open(tmp_path / "class.csv"))}
+    assert rows["ben"]["lab01"] == "100", run.stderr  # renamed, it still works
+    assert re.fullmatch(r"lab01: ben \d+%", rows["ann"]["similar"]), rows["ann"]
+    assert re.fullmatch(r"lab01: ann \d+%", rows["ben"]["similar"]), rows["ben"]
+    # Two untouched skeletons share everything, but none of it is their own code.
+    assert rows["dan"]["similar"] == "" and rows["eve"]["similar"] == ""
+    evidence = (tmp_path / "reports" / "similar.txt").read_text()
+    assert "lab 01" in evidence and "ann" in evidence and "ben" in evidence
+    assert "recvfrom" in evidence  # the shared code itself, for the instructor to judge
