@@ -6,7 +6,8 @@ own lab root and lab networks, and a submission that does not compile, hangs,
 crashes or floods its output costs only itself: it gets its score and a reason,
 and the batch goes on. N submissions are graded at once; progress goes to stderr.
 The result is a CSV with one row per student: a column per lab, the total, the
-maximum, and the reason for anything that went wrong.
+maximum, the reason for anything that went wrong, and the students whose code of
+a lab is near-identical (similarity.py).
 """
 import csv
 import json
@@ -21,6 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from harness.catalog import ROOT
+from harness.commands import similarity
 from harness.errors import UsageError
 from harness.grading.runner import LAB_TIME_LIMIT
 from harness.network import namespaces
@@ -128,10 +130,29 @@ class Progress:
 
 
 def write_csv(rows, labs, stream):
-    columns = ["student", *(lab.key for lab in labs), "total", "max", "reason"]
+    columns = ["student", *(lab.key for lab in labs), "total", "max", "reason", "similar"]
     writer = csv.DictWriter(stream, columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+
+
+def flag_similar(args, labs, found, rows):
+    """Fill each row's `similar` column (and DIR/similar.txt with --reports)."""
+    if not args.similarity:
+        return
+    if not similarity.available():
+        print("grade: note: similar submissions were not looked for: sim_c is missing "
+              "(apt-get install similarity-tester)", file=sys.stderr)
+        return
+    pairs = similarity.similar_pairs(found, labs, args.similarity)
+    notes = similarity.by_student(pairs)
+    for row in rows:
+        row["similar"] = notes.get(row["student"], "")
+    if args.reports:
+        similarity.write_evidence(pairs, args.reports)
+    print(f"grade: {len(pairs)} pairs of submissions are at least {args.similarity:g}% the "
+          "same in a lab" + (f" (the code they share: {args.reports}/similar.txt)"
+                             if args.reports and pairs else ""), file=sys.stderr)
 
 
 def grade_class(args, labs, tests_at_once):
@@ -158,6 +179,7 @@ def grade_class(args, labs, tests_at_once):
     with tempfile.TemporaryDirectory(prefix="socklab-class-") as scratch:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             rows = list(pool.map(one, found))
+    flag_similar(args, labs, found, rows)
     if args.csv:
         with open(args.csv, "w", newline="") as out:
             write_csv(rows, labs, out)

@@ -5,6 +5,7 @@ whole class of submissions (--class, see batch.py).
                   [--format terminal|json|gradescope|junit|autolab] [--output FILE]
                   [--jobs N] [--sanitize] [--hidden] [--test NAME] [--budget S]
     harness/grade --class DIR [--jobs N] [--csv FILE] [--reports DIR] [--lab NN]... [--hidden]
+                  [--similarity P]
 """
 import argparse
 import os
@@ -65,6 +66,10 @@ def parse_args(argv):
                        help="with --class: write the class's scores here (default: stdout)")
     group.add_argument("--reports", metavar="DIR",
                        help="with --class: also keep each student's JSON report as DIR/NAME.json")
+    group.add_argument("--similarity", type=float, default=60, metavar="P",
+                       help="with --class: flag pairs of submissions whose own code of a lab "
+                            "is at least P%% the same (sim_c, from similarity-tester; "
+                            "default 60, 0: off), in the CSV and DIR/similar.txt")
     group.add_argument("--time-limit", type=float, metavar="S",
                        help="with --class: stop grading one submission after S seconds "
                             "(default: 600 per lab, scaled)")
@@ -82,6 +87,8 @@ def parse_args(argv):
         parser.error("--jobs must be at least 1")
     if args.budget is not None and args.budget <= 0:
         parser.error("--budget must be a positive number of seconds")
+    if not 0 <= args.similarity <= 100:
+        parser.error("--similarity must be a percentage from 0 (off) to 100")
     return args
 
 

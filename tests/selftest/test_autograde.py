@@ -266,7 +266,7 @@ def test_class_csv_has_a_row_per_student_and_a_reason_for_a_broken_build(tmp_pat
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     rows = list(csv.DictReader(open(tmp_path / "class.csv")))
-    assert list(rows[0]) == ["student", "lab01", "total", "max", "reason"]
+    assert list(rows[0]) == ["student", "lab01", "total", "max", "reason", "similar"]
     scores = {row["student"]: (row["lab01"], row["reason"]) for row in rows}
     assert scores["ann"] == ("100", "") and scores["ben"] == ("100", ""), run.stderr
     assert scores["cy"] == ("0", "lab01: did not compile")
