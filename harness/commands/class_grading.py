@@ -42,10 +42,17 @@ def submissions(class_dir):
     return found
 
 
-def child_command(args, labs, path, report_path, tests_at_once):
-    """The grade command for one submission: same options, JSON to report_path."""
+# A submission's grader stops this long before it would be killed, so that every
+# test it finished keeps its result and the rest are reported as not run.
+BUDGET_MARGIN = 30
+
+
+def child_command(args, labs, path, report_path, tests_at_once, limit):
+    """The grade command for one submission: same options, JSON to report_path,
+    a budget that ends grading before the limit kills it."""
     command = [sys.executable, "-m", "harness", "--impl", path, "--format", "json",
-               "--output", report_path, "--jobs", str(tests_at_once)]
+               "--output", report_path, "--jobs", str(tests_at_once),
+               "--budget", f"{max(limit / 2, limit - BUDGET_MARGIN):.1f}"]
     for lab in labs:
         command += ["--lab", lab.number]
     for flag in ("hidden", "sanitize", "no_sandbox"):
@@ -64,7 +71,7 @@ def grade_submission(args, labs, name, path, scratch, limit, tests_at_once):
     started = time.monotonic()
     env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.Popen(child_command(args, labs, os.path.abspath(path), report_path,
-                                          tests_at_once),
+                                          tests_at_once, limit),
                             cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, errors="replace", start_new_session=True)
