@@ -38,7 +38,8 @@ help:
 	@echo 'make test                 the repository'"'"'s own tests (what CI runs)'
 	@echo 'make fuzz [FUZZ_SECONDS=300] [FUZZ_IMPL=labs]'
 	@echo '                          libFuzzer over the lab 07 NTP decoder and validator'
-	@echo 'make bench                how fast grading is: wall times, floor, overhead, class, lab 06'
+	@echo 'make bench                how fast grading is: wall times, floor, overhead, class, lab 06,'
+	@echo '                          and every lab on one busy CPU against the platforms'"'"' limits'
 	@echo 'make flake [FLAKE_ARGS=--busy]  grade the solutions 30 times, a few mutants 10; report any flip'
 	@echo 'make slides               render every deck in slides/ to build/slides/ (HTML; PDF with Chromium)'
 	@echo 'make demo LAB=NN [EXPERIMENT=name] [IMPL=labs]'
@@ -68,6 +69,7 @@ test:
 bench:
 	@harness/deps test
 	@"$$(harness/python)" tests/bench/bench.py $(BENCH_ARGS)
+	@"$$(harness/python)" tests/bench/budget.py
 
 flake:
 	@harness/deps test
