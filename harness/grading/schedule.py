@@ -35,7 +35,7 @@ UNKNOWN_DURATION = 10.0
 # Each lab's grader package ships durations.json, its tests' durations for the
 # reference solution, so that a first run (every run on a hosted autograder) is
 # scheduled well too. Refresh one after changing its tests:
-#   harness/grade --lab NN --impl solutions && tests/bench/baseline.py NN
+#   harness/grade --lab NN --impl solutions && python3 -m harness.commands.baseline NN
 BASELINE = "durations.json"
 
 

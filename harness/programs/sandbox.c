@@ -286,11 +286,15 @@ keep_only_net_raw(int before_setuid)
 	struct __user_cap_data_struct data[2];
 	int cap;
 
-	if (before_setuid)
+	if (before_setuid) {
+		/* Dropping from the bounding set takes CAP_SETPCAP in the effective set,
+		 * which a change of user (to nobody, as the real root) clears: drop first. */
+		for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+			if (cap != CAP_NET_RAW && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
+			    errno != EINVAL)
+				return -1;
 		return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (cap != CAP_NET_RAW && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-			return -1;
+	}
 	memset(data, 0, sizeof data);
 	data[0].effective = data[0].permitted = data[0].inheritable = 1u << CAP_NET_RAW;
 	if (syscall(SYS_capset, &header, data) != 0)

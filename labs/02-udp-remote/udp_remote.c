@@ -59,28 +59,20 @@ random_fraction(uint64_t *state)
 
 /*
  * A UDP socket bound to (passive) or connected to (!passive) HOST:PORT, trying
- * each address getaddrinfo offers. '' as a server HOST means every IPv4
- * interface. Exits with the resolver's or the socket's message on failure.
+ * each address the resolver offers. '' as HOST means every IPv4 interface for
+ * a server and this host's IPv4 loopback for a client, as in the Python
+ * original. Exits with the resolver's or the socket's message on failure.
  */
 static int
 open_socket(const char *host, unsigned short port, int passive)
 {
-	struct addrinfo hints, *res, *ai;
-	char service[8];
-	int sock = -1, rc, saved;
+	struct addrinfo *res, *ai;
+	char why[SL_ERRLEN];
+	int sock = -1, saved;
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-	if (passive && host[0] == '\0') {
-		host = NULL;	/* with AI_PASSIVE: the wildcard address */
-		hints.ai_family = AF_INET;
-	}
-	snprintf(service, sizeof service, "%u", port);
-	if ((rc = getaddrinfo(host, service, &hints, &res)) != 0)
-		errx(1, "%s: %s", host != NULL ? host : "''",
-		     rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+	if (sl_resolve(why, sizeof why, host, port, host[0] == '\0' ? AF_INET : AF_UNSPEC,
+	               SOCK_DGRAM, passive ? AI_PASSIVE : 0, &res) == -1)
+		errx(1, "%s", why);
 
 	errno = EADDRNOTAVAIL;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -102,7 +94,7 @@ open_socket(const char *host, unsigned short port, int passive)
 	if (sock == -1) {
 		errno = saved;
 		err(1, "%s %s port %u", passive ? "bind to" : "connect to",
-		    host != NULL ? host : "''", port);
+		    host[0] != '\0' ? host : "''", port);
 	}
 	return sock;
 }

@@ -43,10 +43,10 @@ usage(void)
 /* A UDP socket connect()ed to host:port with DF set on every datagram and ICMP
  * errors queued for us to read, or -1 with the reason in why. */
 static int
-open_probe_socket(const char *host, const char *port, char *why, size_t size)
+open_probe_socket(const char *host, unsigned short port, char *why, size_t size)
 {
-	/* TODO(lab03): getaddrinfo(host, port) for AF_INET/SOCK_DGRAM (on failure put
-	 * "cannot resolve HOST: <gai_strerror>" in why); for each result: socket(),
+	/* TODO(lab03): sl_resolve(host, port) for AF_INET/SOCK_DGRAM (on failure put
+	 * "cannot resolve " and its message in why); for each result: socket(),
 	 * setsockopt IP_MTU_DISCOVER = IP_PMTUDISC_DO and IP_RECVERR = 1, connect();
 	 * freeaddrinfo on every path, close the socket of a failed attempt. */
 	(void)host;
@@ -161,19 +161,17 @@ main(int argc, char *argv[])
 		{ "port", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *port = "1060";
-	char why[256];
-	unsigned short number;
+	unsigned short port = 1060;
+	char why[SL_ERRLEN + 16];	/* "cannot resolve " and sl_resolve's message */
 	int ch, sock;
 
 	sl_init_program();
 	while ((ch = getopt_long(argc, argv, "p:", options, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			if (sl_parse_port(optarg, &number) == -1 || number == 0)
+			if (sl_parse_port(optarg, &port) == -1 || port == 0)
 				errx(1, "invalid port '%s': expected a number from 1 to 65535",
 				     optarg);
-			port = optarg;
 			break;
 		default:
 			usage();

@@ -33,26 +33,22 @@ usage(void)
 	exit(2);
 }
 
-/* Resolve an IPv4 host ("" or "0.0.0.0" = any address) and port into *addr.
- * Returns 0, or -1 with the resolver's message in why. */
-static int
-resolve(const char *host, const char *port, struct sockaddr_in *addr, char *why,
-        size_t size)
+/* The IPv4 address of host ("" or "0.0.0.0" = any address) and port. Exits
+ * with the resolver's message on failure. */
+static struct sockaddr_in
+resolve(const char *host, unsigned short port)
 {
-	struct addrinfo hints, *res;
-	int gai;
+	struct addrinfo *res;
+	struct sockaddr_in addr;
+	char why[SL_ERRLEN];
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_INET;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_PASSIVE;	/* a NULL host means INADDR_ANY */
-	if ((gai = getaddrinfo(*host == '\0' ? NULL : host, port, &hints, &res)) != 0) {
-		snprintf(why, size, "cannot resolve '%s': %s", host, gai_strerror(gai));
-		return -1;
-	}
-	memcpy(addr, res->ai_addr, sizeof *addr);
+	/* AI_PASSIVE: '' is INADDR_ANY, for a client too (0.0.0.0 is this host). */
+	if (sl_resolve(why, sizeof why, host, port, AF_INET, SOCK_DGRAM, AI_PASSIVE,
+	               &res) == -1)
+		errx(1, "cannot resolve %s", why);
+	memcpy(&addr, res->ai_addr, sizeof addr);
 	freeaddrinfo(res);
-	return 0;
+	return addr;
 }
 
 /* Parse a dotted IPv4 multicast address (224.0.0.0/4) into *group, or -1. */
@@ -134,9 +130,8 @@ main(int argc, char *argv[])
 	const char *port = "1060";
 	struct in_addr group;
 	struct sockaddr_in addr;
-	unsigned short number;
+	unsigned short number = 1060;
 	int ch, grouped = 0, server;
-	char why[256];
 
 	sl_init_program();
 	while ((ch = getopt_long(argc, argv, "p:g:", options, NULL)) != -1) {
@@ -168,8 +163,7 @@ main(int argc, char *argv[])
 		server = 0;
 	else
 		usage();
-	if (resolve(argv[1], port, &addr, why, sizeof why) == -1)
-		errx(1, "%s", why);
+	addr = resolve(argv[1], number);
 	if (!server && addr.sin_port == 0)
 		errx(1, "invalid port '%s': a client needs a port from 1 to 65535", port);
 	if (server)

@@ -134,7 +134,9 @@ examine(const unsigned char *buf, size_t len, const struct sockaddr_storage *fro
 	 *   - ntp_decode() accepts its length;
 	 *   - ntp_validate() says NTP_OK; on NTP_KISS_OF_DEATH print
 	 *     "kiss-o'-death from IP:PORT: CODE" (the reference id, via sl_quote)
-	 *     and return KISSED; any other verdict: ntp_verdict_text() says why. */
+	 *     and return KISSED; any other verdict: ntp_verdict_text() says why.
+	 * Call sl_addr_text() inside each warnx(); to keep the text in a variable,
+	 * copy it into a char[SL_ADDRSTRLEN] (its buffers are reused, see socklab.h). */
 	(void)buf;
 	(void)len;
 	(void)from;
@@ -154,7 +156,11 @@ static int
 query(int sock, const struct addrinfo *server, double timeout)
 {
 	static unsigned char buf[MAX_DATAGRAM];
-	const char *name = sl_addr_text(server->ai_addr, server->ai_addrlen);
+	char name[SL_ADDRSTRLEN];
+
+	/* A copy: every reply examined formats addresses too, and sl_addr_text's
+	 * four buffers would soon name whoever sent the last one. */
+	snprintf(name, sizeof name, "%s", sl_addr_text(server->ai_addr, server->ai_addrlen));
 
 	for (int try = 1; try <= TRIES; try++) {
 		double deadline = sl_monotonic_seconds() + timeout;
@@ -194,11 +200,11 @@ main(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct addrinfo hints, *server;
+	struct addrinfo *server;
 	unsigned short port = 123;
 	double timeout = DEFAULT_TIMEOUT;
-	char service[8];
-	int ch, error, sock, status;
+	char why[SL_ERRLEN];
+	int ch, sock, status;
 
 	sl_init_program();
 	while ((ch = getopt_long(argc, argv, "p:t:", options, NULL)) != -1) {
@@ -222,12 +228,8 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage();
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	snprintf(service, sizeof service, "%u", port);
-	if ((error = getaddrinfo(argv[0], service, &hints, &server)) != 0)
-		errx(1, "%s: %s", argv[0], gai_strerror(error));
+	if (sl_resolve(why, sizeof why, argv[0], port, AF_UNSPEC, SOCK_DGRAM, 0, &server) == -1)
+		errx(1, "%s", why);
 	/* Not connect()ed: we want to see, and report, replies from anyone else. */
 	sock = socket(server->ai_family, server->ai_socktype, server->ai_protocol);
 	if (sock == -1) {

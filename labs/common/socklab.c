@@ -170,10 +170,14 @@ sl_quote(const void *data, size_t len, char *buf, size_t size)
 	return need;
 }
 
+/* slide: resolve */
 int
 sl_resolve(char *err, size_t errlen, const char *host, unsigned short port,
            int family, int socktype, int flags, struct addrinfo **res)
 {
+	/* '' as in the Python originals: getaddrinfo's NULL, which is the
+	 * wildcard address with AI_PASSIVE and the loopback without. */
+	const char *name = host != NULL && *host != '\0' ? host : NULL;
 	struct addrinfo hints;
 	char service[8];
 	int error;
@@ -183,15 +187,15 @@ sl_resolve(char *err, size_t errlen, const char *host, unsigned short port,
 	hints.ai_socktype = socktype;
 	hints.ai_flags = flags | AI_NUMERICSERV;
 	snprintf(service, sizeof service, "%u", port);
-	error = getaddrinfo(host != NULL && *host != '\0' ? host : NULL, service, &hints, res);
-	if (error == 0)
+	if ((error = getaddrinfo(name, service, &hints, res)) == 0)
 		return 0;
 	/* EAI_SYSTEM says only "System error": the reason is in errno. */
-	snprintf(err, errlen, "%s: %s", host != NULL && *host != '\0' ? host : "''",
+	snprintf(err, errlen, "%s: %s", name != NULL ? name : "''",
 	         error == EAI_SYSTEM ? strerror(errno) : gai_strerror(error));
 	*res = NULL;
 	return -1;
 }
+/* end slide */
 
 double
 sl_monotonic_seconds(void)

@@ -36,9 +36,16 @@ int sl_parse_double(const char *text, double min, double max, double *out);
 int sl_format_addr(const struct sockaddr *addr, socklen_t addrlen, char *buf,
                    size_t size);
 
-/* For printing: sl_format_addr into one of four rotating static buffers, so up
- * to four addresses can appear in one printf. Gives "?" for an address it cannot
- * format. Not thread-safe (the lab programs are single-threaded). */
+/* For printing only: sl_format_addr into one of four rotating static buffers,
+ * so up to four addresses can appear in one printf. Gives "?" for an address it
+ * cannot format. Not thread-safe (the lab programs are single-threaded).
+ *
+ * WARNING: the text is overwritten by the fourth call after this one, wherever
+ * that call happens. Use the result only as an argument of the call that prints
+ * it. Never keep the pointer in a variable or pass it to a function that runs
+ * longer: a later sl_addr_text (in a loop, in a helper) silently makes it name
+ * another address. To keep the text, copy it into a char[SL_ADDRSTRLEN] (or call
+ * sl_format_addr with a buffer of your own). */
 const char *sl_addr_text(const void *addr, socklen_t addrlen);
 
 /* Quote bytes for one-line output: printable ASCII as is, a backslash or a

@@ -37,17 +37,16 @@ usage(void)
 /* A UDP socket connect()ed to host:port with DF set on every datagram and ICMP
  * errors queued for us to read, or -1 with the reason in why. */
 static int
-open_probe_socket(const char *host, const char *port, char *why, size_t size)
+open_probe_socket(const char *host, unsigned short port, char *why, size_t size)
 {
-	struct addrinfo hints, *res, *ai;
-	int sock = -1, gai, saved;
+	struct addrinfo *res, *ai;
+	char reason[SL_ERRLEN];
+	int sock = -1, saved;
 	int pmtudisc = IP_PMTUDISC_DO, on = 1;
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_INET;
-	hints.ai_socktype = SOCK_DGRAM;
-	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(why, size, "cannot resolve %s: %s", host, gai_strerror(gai));
+	/* IPv4 only: IP_MTU_DISCOVER and IP_MTU are IPv4 socket options. */
+	if (sl_resolve(reason, sizeof reason, host, port, AF_INET, SOCK_DGRAM, 0, &res) == -1) {
+		snprintf(why, size, "cannot resolve %s", reason);
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -231,19 +230,17 @@ main(int argc, char *argv[])
 		{ "port", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *port = "1060";
-	char why[256];
-	unsigned short number;
+	unsigned short port = 1060;
+	char why[SL_ERRLEN + 16];	/* "cannot resolve " and sl_resolve's message */
 	int ch, sock;
 
 	sl_init_program();
 	while ((ch = getopt_long(argc, argv, "p:", options, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			if (sl_parse_port(optarg, &number) == -1 || number == 0)
+			if (sl_parse_port(optarg, &port) == -1 || port == 0)
 				errx(1, "invalid port '%s': expected a number from 1 to 65535",
 				     optarg);
-			port = optarg;
 			break;
 		default:
 			usage();

@@ -91,27 +91,18 @@ set_io_timeout(int sock)
 	return setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-/* slide: resolve */
-/* Resolve HOST:port for a TCP socket; exits with the resolver's message on failure. */
+/* Resolve HOST:port for a TCP socket; exits with the resolver's message on failure.
+ * An empty HOST means every local address (flags AI_PASSIVE) or this host. */
 static struct addrinfo *
 resolve(const char *host, unsigned short port, int flags)
 {
-	struct addrinfo hints, *res;
-	char service[8];
-	int error;
+	struct addrinfo *res;
+	char why[SL_ERRLEN];
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = flags | AI_NUMERICSERV;
-	snprintf(service, sizeof service, "%u", port);
-	/* An empty HOST means every local address, as in the Python original. */
-	error = getaddrinfo(*host == '\0' ? NULL : host, service, &hints, &res);
-	if (error != 0)
-		errx(1, "%s: %s", host, gai_strerror(error));
+	if (sl_resolve(why, sizeof why, host, port, AF_UNSPEC, SOCK_STREAM, flags, &res) == -1)
+		errx(1, "%s", why);
 	return res;
 }
-/* end slide */
 
 /* slide: listen-on */
 /* A listening socket bound to the address of ai, or -1 with errno set. */
@@ -200,7 +191,7 @@ serve(const char *host, unsigned short port)
 		int saved = errno;
 		freeaddrinfo(res);
 		errno = saved;
-		err(1, "listen on %s port %u", host, port);
+		err(1, "listen on %s port %u", host[0] != '\0' ? host : "''", port);
 	}
 	freeaddrinfo(res);
 	/* Port 0 asks the OS to choose: print the port it really chose. */
@@ -275,6 +266,7 @@ connect_to(const char *host, unsigned short port)
 	struct addrinfo *res, *ai;
 	int sock = -1, saved = 0;
 	const char *tried = host;
+	char address[SL_ADDRSTRLEN];
 
 	res = resolve(host, port, 0);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -285,7 +277,9 @@ connect_to(const char *host, unsigned short port)
 		if (connect_within(sock, ai->ai_addr, ai->ai_addrlen, CONNECT_TIMEOUT_MS) == 0)
 			break;
 		saved = errno;
-		tried = sl_addr_text(ai->ai_addr, ai->ai_addrlen);
+		/* Copied: sl_addr_text's buffers are reused by later calls. */
+		snprintf(address, sizeof address, "%s", sl_addr_text(ai->ai_addr, ai->ai_addrlen));
+		tried = address;
 		close(sock);
 		sock = -1;
 	}

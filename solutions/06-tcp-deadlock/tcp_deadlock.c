@@ -59,26 +59,6 @@ sendall(int sock, const void *buf, size_t n)
 	return sl_write_full(sock, buf, n);
 }
 
-/* Resolve HOST:port for a TCP socket; exits with the resolver's message on failure. */
-static struct addrinfo *
-resolve(const char *host, unsigned short port, int flags)
-{
-	struct addrinfo hints, *res;
-	char service[8];
-	int error;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = flags | AI_NUMERICSERV;
-	snprintf(service, sizeof service, "%u", port);
-	/* An empty HOST means every local address, as in the Python original. */
-	error = getaddrinfo(*host == '\0' ? NULL : host, service, &hints, &res);
-	if (error != 0)
-		errx(1, "%s: %s", host, gai_strerror(error));
-	return res;
-}
-
 /* A socket for ai, listening (server) or connected (client), or -1 with errno set. */
 static int
 open_socket(const struct addrinfo *ai, int server)
@@ -101,21 +81,26 @@ open_socket(const struct addrinfo *ai, int server)
 	return sock;
 }
 
-/* open_socket() on the first address of HOST that works; exits if none does. */
+/* open_socket() on the first address of HOST that works; exits if none does.
+ * An empty HOST means every local address (server) or this host (client). */
 static int
 open_first(const char *host, unsigned short port, int server)
 {
 	struct addrinfo *res, *ai;
+	char why[SL_ERRLEN];
 	int sock = -1, saved = 0;
 
-	res = resolve(host, port, server ? AI_PASSIVE : 0);
+	if (sl_resolve(why, sizeof why, host, port, AF_UNSPEC, SOCK_STREAM,
+	               server ? AI_PASSIVE : 0, &res) == -1)
+		errx(1, "%s", why);
 	for (ai = res; ai != NULL && sock == -1; ai = ai->ai_next)
 		if ((sock = open_socket(ai, server)) == -1)
 			saved = errno;
 	freeaddrinfo(res);
 	if (sock == -1) {
 		errno = saved;
-		err(1, "%s %s port %u", server ? "listen on" : "connect to", host, port);
+		err(1, "%s %s port %u", server ? "listen on" : "connect to",
+		    host[0] != '\0' ? host : "''", port);
 	}
 	return sock;
 }
@@ -169,6 +154,7 @@ serve(const char *host, unsigned short port)
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t peerlen = sizeof peer;
+		char name[SL_ADDRSTRLEN];
 		int conn;
 
 		if ((conn = accept(sock, (struct sockaddr *)&peer, &peerlen)) == -1) {
@@ -177,7 +163,9 @@ serve(const char *host, unsigned short port)
 				continue;
 			err(1, "accept");
 		}
-		serve_one(conn, sl_addr_text(&peer, peerlen));
+		/* A copy for the whole connection: sl_addr_text's buffers are reused. */
+		snprintf(name, sizeof name, "%s", sl_addr_text(&peer, peerlen));
+		serve_one(conn, name);
 	}
 }
 

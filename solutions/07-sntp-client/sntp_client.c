@@ -153,10 +153,10 @@ examine(const unsigned char *buf, size_t len, const struct sockaddr_storage *fro
         socklen_t fromlen, const struct addrinfo *server, uint64_t sent,
         struct ntp_packet *reply)
 {
-	const char *who = sl_addr_text(from, fromlen);
 	enum ntp_verdict verdict;
-	char code[SL_QUOTED_SIZE(4)];
+	char who[SL_ADDRSTRLEN], code[SL_QUOTED_SIZE(4)];
 
+	snprintf(who, sizeof who, "%s", sl_addr_text(from, fromlen));
 	/* Anyone can send to our port; only the server may answer. */
 	if (!same_address(from, server)) {
 		warnx("discarded reply from %s: not the server %s", who,
@@ -191,7 +191,11 @@ static int
 query(int sock, const struct addrinfo *server, double timeout)
 {
 	static unsigned char buf[MAX_DATAGRAM];
-	const char *name = sl_addr_text(server->ai_addr, server->ai_addrlen);
+	char name[SL_ADDRSTRLEN];
+
+	/* A copy: every reply examined formats addresses too, and sl_addr_text's
+	 * four buffers would soon name whoever sent the last one. */
+	snprintf(name, sizeof name, "%s", sl_addr_text(server->ai_addr, server->ai_addrlen));
 
 	/* slide: query-tries */
 	for (int try = 1; try <= TRIES; try++) {
@@ -233,11 +237,11 @@ main(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct addrinfo hints, *server;
+	struct addrinfo *server;
 	unsigned short port = 123;
 	double timeout = DEFAULT_TIMEOUT;
-	char service[8];
-	int ch, error, sock, status;
+	char why[SL_ERRLEN];
+	int ch, sock, status;
 
 	sl_init_program();
 	while ((ch = getopt_long(argc, argv, "p:t:", options, NULL)) != -1) {
@@ -261,12 +265,8 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage();
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	snprintf(service, sizeof service, "%u", port);
-	if ((error = getaddrinfo(argv[0], service, &hints, &server)) != 0)
-		errx(1, "%s: %s", argv[0], gai_strerror(error));
+	if (sl_resolve(why, sizeof why, argv[0], port, AF_UNSPEC, SOCK_DGRAM, 0, &server) == -1)
+		errx(1, "%s", why);
 	/* Not connect()ed: we want to see, and report, replies from anyone else. */
 	sock = socket(server->ai_family, server->ai_socktype, server->ai_protocol);
 	if (sock == -1) {

@@ -182,6 +182,29 @@ test_addr_text_keeps_four(void **state)
 	}
 }
 
+/* The hazard socklab.h warns about: a kept pointer silently names another address
+ * once four more addresses have been formatted (lab 07 blamed a spoofer this way). */
+static void
+test_addr_text_fifth_call_reuses_the_first(void **state)
+{
+	struct sockaddr_in server, stranger;
+	const char *kept;
+
+	(void)state;
+	memset(&server, 0, sizeof server);
+	server.sin_family = AF_INET;
+	server.sin_port = htons(123);
+	server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	stranger = server;
+	stranger.sin_port = htons(40000);
+	kept = sl_addr_text(&server, sizeof server);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(sl_addr_text(&stranger, sizeof stranger), "127.0.0.1:40000");
+	assert_string_equal(kept, "127.0.0.1:123");
+	sl_addr_text(&stranger, sizeof stranger);
+	assert_string_equal(kept, "127.0.0.1:40000");
+}
+
 /* -- quoting --------------------------------------------------------------- */
 
 static void
@@ -380,6 +403,7 @@ main(void)
 		cmocka_unit_test(test_format_ipv6),
 		cmocka_unit_test(test_format_refuses),
 		cmocka_unit_test(test_addr_text_keeps_four),
+		cmocka_unit_test(test_addr_text_fifth_call_reuses_the_first),
 		cmocka_unit_test(test_quote_every_byte),
 		cmocka_unit_test(test_quote_truncates_whole_escapes),
 		cmocka_unit_test(test_full_io_one_byte_at_a_time),

@@ -171,7 +171,7 @@ def test_bad_input_is_a_clear_error(lab):
               "an unresolvable host was not reported clearly",
               expected="exit 1 and a message naming the host on stderr",
               got=f"it {describe_exit(code)}, stderr {program.stderr[-1:] or 'empty'}",
-              hint="when getaddrinfo() fails, errx(1, ...) with gai_strerror()")
+              hint="when sl_resolve() fails, errx(1, \"%s\", err) with the message it wrote")
     for port in ["0", "65536", "12ab", ""]:
         program = lab.run("127.0.0.1", "-p", port)
         code = program.wait(5)

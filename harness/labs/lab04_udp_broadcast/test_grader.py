@@ -282,7 +282,7 @@ def test_client_multicast_leaves_with_ttl_1(lab):
 
 BAD_INPUT = [
     (["client", "no-such-host.invalid"], 1, "no-such-host.invalid",
-     "an unresolvable host: errx(1, ...) with gai_strerror()"),
+     "an unresolvable host: errx(1, \"%s\", err) with the message sl_resolve() wrote"),
     (["client", "127.255.255.255", "-p", "0"], 1, "port",
      "port 0 is no destination: a client needs 1..65535"),
     (["client", "127.255.255.255", "-p", "70000"], 1, "port", "ports end at 65535"),

@@ -28,7 +28,7 @@ def with_poll(demo):
 
 
 def deadlock(demo):
-    """--mode naive with 16 MB: both sides stuck in send(), buffers full"""
+    """--mode naive with 64 MiB: both sides stuck in send(), buffers full"""
     client, server, address = setup(demo)
     demo.start_capture([client])
     demo.say(f"the client sends {BIG} bytes with --mode naive, reading nothing until "
