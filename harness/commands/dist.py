@@ -22,6 +22,7 @@ and one question directory per lab.
 """
 import ast
 import base64
+import glob
 import json
 import os
 import shutil
@@ -156,6 +157,33 @@ def is_grader_file(path):
             parts[3].startswith("test_") and parts[3].endswith(".py"))
 
 
+def hidden_test_names(source):
+    """The names of the hidden tests a grader file's text defines."""
+    tree = ast.parse(source)
+    whole = any(isinstance(node, ast.Assign) and "mark.hidden" in ast.unparse(node.value)
+                and any(getattr(t, "id", "") == "pytestmark" for t in node.targets)
+                for node in tree.body)
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)
+            and node.name.startswith("test_") and (whole or is_hidden(node))}
+
+
+def without_hidden_durations(text, package_dir):
+    """A lab's durations.json without the hidden tests (their names would tell)."""
+    hidden = set()
+    for grader in glob.glob(os.path.join(package_dir, "test_*.py")):
+        with open(grader) as file:
+            hidden |= hidden_test_names(file.read())
+    kept = {nodeid: seconds for nodeid, seconds in json.loads(text).items()
+            if nodeid.split("::")[-1].split("[")[0] not in hidden}
+    return json.dumps(kept, indent=0, sort_keys=True) + "\n"
+
+
+def is_durations(path):
+    """Is path (relative) a lab's shipped durations, harness/labs/labNN_name/durations.json?"""
+    parts = path.split(os.sep)
+    return len(parts) == 4 and parts[:2] == ["harness", "labs"] and parts[3] == "durations.json"
+
+
 def is_deck(path):
     """Is path (relative) a lab's slide deck, slides/NN-name.md?"""
     parts = path.split(os.sep)
@@ -187,6 +215,9 @@ def student_dist(dest, root=ROOT):
                 text = without_hidden_tests(file.read())
         elif is_deck(path):
             text = student_deck(path, root)
+        elif is_durations(path):
+            with open(source) as file:
+                text = without_hidden_durations(file.read(), os.path.dirname(source))
         else:
             shutil.copy2(source, target)
             continue

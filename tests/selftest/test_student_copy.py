@@ -117,6 +117,23 @@ def test_student_copy_holds_no_line_of_solution_code(student_copy):
     assert not found, "solution code in the student copy:\n" + "\n".join(found[:40])
 
 
+def test_student_copy_names_no_hidden_test(student_copy):
+    sys.path.insert(0, ROOT)
+    from harness.commands.dist import hidden_test_names
+    hidden = set()
+    for grader in glob.glob(os.path.join(ROOT, "harness", "labs", "*", "test_*.py")):
+        hidden |= hidden_test_names(open(grader, encoding="utf-8").read())
+    assert hidden, "no hidden tests in the instructors' tree"
+    found = []
+    for path in sorted(glob.glob(os.path.join(student_copy, "**", "*"), recursive=True)):
+        if "node_modules" in path.split(os.sep) or not os.path.isfile(path):
+            continue
+        text = readable_text(path) or ""
+        found += [f"{os.path.relpath(path, student_copy)}: {name}"
+                  for name in hidden if name in text]
+    assert not found, "hidden tests named in the student copy:\n" + "\n".join(found)
+
+
 def test_student_slides_were_rendered_and_checked(student_copy):
     if marp() is None:
         pytest.skip("marp is not installed (harness/deps slides, then make slides)")
