@@ -300,6 +300,15 @@ COMMANDS = {"student": student_dist, "autograder": autograder_zip,
             "autolab": autolab_bundle, "prairielearn": prairielearn_bundle}
 
 
+def check_instructors_tree(kind, root=ROOT):
+    """A platform bundle needs the platform's folder, which a student copy lacks."""
+    folder = {"autograder": "autograder", "autolab": "autolab",
+              "prairielearn": "prairielearn"}.get(kind)
+    if folder and not os.path.isdir(os.path.join(root, folder)):
+        raise UsageError(f"no {folder}/ here: platform bundles are made from the "
+                         "instructors' tree, not from a student copy")
+
+
 def run(argv):
     if argv == ["classroom"]:
         sys.stdout.write(classroom_workflow(all_labs()))
@@ -308,6 +317,7 @@ def run(argv):
         print("usage: python3 -m harness.commands.dist student DEST | autograder ZIP | "
               "autolab DIR | prairielearn DIR | classroom", file=sys.stderr)
         return 2
+    check_instructors_tree(argv[0])
     COMMANDS[argv[0]](argv[1])
     return 0
 
