@@ -1,15 +1,20 @@
-"""Markdown for the platforms that render it (Gradescope's "md" output, GitHub's
-job summary): feedback is safe text already (results/text.py); here it is only
-kept from being read as Markdown."""
+"""Markdown for the platforms that render it (Gradescope's "md" output): feedback
+is safe text already (results/text.py); here it is only kept from being read as
+Markdown."""
 import re
 
-# Every character CommonMark may give a meaning to, and the HTML ones.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+# Characters CommonMark (and GitHub's tables and strikethrough) may read as markup
+# anywhere in a line, and the HTML ones.
+_INLINE = re.compile(r"([\\`*_\[\]<>&|~])")
+# What starts a heading, list, quote or rule only at the start of a line.
+_LINE_START = re.compile(r"^(\s*)([#+=>-]|\d+(?=[.)]))", re.M)
 
 
 def escape(text):
     """text shown as it is, not as Markdown or HTML."""
-    return _SPECIAL.sub(r"\\\1", text)
+    text = _INLINE.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda m: m[1] + (m[2] + "\\" if m[2][0].isdigit() else "\\" + m[2]),
+                           text)
 
 
 def code_block(text, info="text"):

@@ -116,10 +116,18 @@ def test_gradescope_feedback_is_markdown_with_the_wire_in_a_code_block():
                   and "Not graded" not in test["output"])
     assert failed["output_format"] == "md" and failed["tags"] == ["lab01", "udp"]
     head, _, block = failed["output"].partition("\n\n")
-    assert head == "**wrong reply to a 1\\-byte datagram**"
+    assert head == "**wrong reply to a 1-byte datagram**"
     fence = block.split("text\n", 1)[0]
     assert len(fence) > 3 and block.endswith("\n" + fence)  # longer than the ``` inside
     assert "'``` **bold** <b>'" in block
+
+
+def test_markdown_escapes_what_would_be_markup_and_nothing_else():
+    from harness.results.markdown import escape
+    assert escape("a_b *c* <b> [x](y) `z` ~s~ 127.0.0.1 1-byte") == \
+        "a\\_b \\*c\\* \\<b\\> \\[x\\](y) \\`z\\` \\~s\\~ 127.0.0.1 1-byte"
+    assert escape("# no heading\n- no list\n12. no list") == \
+        "\\# no heading\n\\- no list\n12\\. no list"
 
 
 def test_gradescope_lab_line_counts_the_visible_tests_only():
