@@ -61,10 +61,11 @@ class Lab:
     # -- running things ------------------------------------------------------
 
     def run(self, *args, program=None, host=None, lifetime=DEFAULT_LIFETIME,
-            open_files=None, net_raw=False, binds=()):
+            open_files=None, net_raw=False, binds=(), map_ids=False):
         """Start a program under test (program: its name, for a lab of several)
-        with args on host (default: self.host). open_files, net_raw and binds are
-        what the lab needs of the sandbox beyond the defaults (harness/README.md)."""
+        with args on host (default: self.host). open_files, net_raw, binds and
+        map_ids are what the lab needs of the sandbox beyond the defaults
+        (harness/README.md)."""
         host = host or self.host
         name = program or self.name
         if name not in self.binaries:
@@ -76,7 +77,7 @@ class Lab:
         events = tempfile.mkstemp(prefix="events-", dir=self._scratch)
         os.close(events[0])
         fence = sandbox.command(events=events[1], open_files=open_files, net_raw=net_raw,
-                                binds=binds, writable=[self.workdir])
+                                binds=binds, writable=[self.workdir], map_ids=map_ids)
         return self._launch(host, [self.binaries[name], *map(str, args)], lifetime=lifetime,
                             label=label, wrapper=(*fence, *self.wrapper), events=events[1])
 

@@ -132,13 +132,14 @@ TCP_FLAGS = (("FIN", 0x01), ("SYN", 0x02), ("RST", 0x04), ("PSH", 0x08), ("ACK",
 
 @dataclass
 class Segment:
-    """One captured IPv4 TCP segment."""
+    """One captured TCP segment, over IPv4 or IPv6."""
     src: str
     sport: int
     dst: str
     dport: int
     flags: set        # "SYN", "ACK", …
     length: int       # payload bytes
+    time: float = 0.0  # the kernel's timestamp of the packet
 
     def source(self):
         return (self.src, self.sport)
@@ -149,20 +150,25 @@ class Segment:
 
 
 def tcp_segment(packet):
-    """The Segment a captured IPv4/TCP packet carries, else None."""
+    """The Segment a captured IPv4/TCP or IPv6/TCP packet carries, else None (also
+    for IPv6 with extension headers, which no lab sends)."""
     ip = packet.data
-    if packet.protocol != ETH_P_IP or len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+    if packet.protocol == ETH_P_IP and len(ip) >= 20 and ip[0] >> 4 == 4 and ip[9] == 6:
+        header = (ip[0] & 0x0F) * 4
+        tcp = ip[header:struct.unpack("!H", ip[2:4])[0]]
+        src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+    elif packet.protocol == ETH_P_IPV6 and len(ip) >= 40 and ip[0] >> 4 == 6 and ip[6] == 6:
+        tcp = ip[40:40 + struct.unpack("!H", ip[4:6])[0]]
+        src, dst = (socket.inet_ntop(socket.AF_INET6, ip[8:24]),
+                    socket.inet_ntop(socket.AF_INET6, ip[24:40]))
+    else:
         return None
-    header = (ip[0] & 0x0F) * 4
-    total = struct.unpack("!H", ip[2:4])[0]
-    tcp = ip[header:total]
     if len(tcp) < 20:
         return None
     sport, dport = struct.unpack("!HH", tcp[:4])
     offset = (tcp[12] >> 4) * 4
     flags = {name for name, bit in TCP_FLAGS if tcp[13] & bit}
-    return Segment(socket.inet_ntoa(ip[12:16]), sport, socket.inet_ntoa(ip[16:20]), dport,
-                   flags, max(0, len(tcp) - offset))
+    return Segment(src, sport, dst, dport, flags, max(0, len(tcp) - offset), packet.time)
 
 
 def tcp_segments(packets, port):

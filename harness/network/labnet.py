@@ -165,9 +165,11 @@ class LabNet:
         host = self.hosts[name] = Host(self, name, fd)
         host.ip("link set lo up")
         # An IPv6 address is usable at once: duplicate address detection would hold
-        # every new address back for a second or more, and no lab tests DAD.
-        for scope in ("all", "default"):
-            host.sysctl(f"net.ipv6.conf.{scope}.accept_dad", 0)
+        # every new address back for a second or more, and no lab tests DAD. (A
+        # kernel booted with ipv6.disable=1 has no such knob, nor IPv6 to give.)
+        if os.path.isdir("/proc/sys/net/ipv6"):
+            for scope in ("all", "default"):
+                host.sysctl(f"net.ipv6.conf.{scope}.accept_dad", 0)
         return host
 
     def router(self, name="router"):

@@ -8,9 +8,14 @@ from harness.peers.wait import wait_readable
 from harness.timeouts import scaled
 
 
+def family_of(address):
+    """AF_INET6 for an IPv6 address (it has colons), else AF_INET."""
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def listener(host, address="127.0.0.1", port=0):
-    """A listening TCP socket on a lab host."""
-    sock = host.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A listening TCP socket on a lab host (IPv6 for an IPv6 address)."""
+    sock = host.socket(family_of(address), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((address, port))
     sock.listen(8)
@@ -27,8 +32,8 @@ def accept(sock, timeout, watch=None):
 
 
 def connect(host, address, port, timeout=2, nodelay=False):
-    """A TCP connection from a lab host to (address, port)."""
-    sock = host.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A TCP connection from a lab host to (address, port), over IPv4 or IPv6."""
+    sock = host.socket(family_of(address), socket.SOCK_STREAM)
     sock.settimeout(scaled(timeout))
     if nodelay:
         # Every send() becomes its own segment, so the receiver sees short reads.

@@ -9,6 +9,10 @@
  *                 and no other capability
  * --bind SRC:DST  show the file SRC at DST (read-only), e.g. a lab's /etc/hosts
  * --writable DIR  leave DIR writable (a per-test directory shared with peers)
+ * --map-ids       map the lab root's users and groups one to one into the program's
+ *                 user namespace, so the ids the kernel reports to it (SO_PEERCRED,
+ *                 stat) are the lab root's and not the overflow id; it keeps no
+ *                 capability there
  *
  * harness/sandbox.py builds this and says what it does and why; in short, PROG gets
  * limits (CPU, memory, processes, files, output), the lowest CPU priority, its own
@@ -40,6 +44,7 @@
 #include <unistd.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <sys/syscall.h>
 
 #define SANDBOX_UID 65534
@@ -69,6 +74,7 @@ static const char *bind_sources[MAX_BINDS], *bind_targets[MAX_BINDS];
 static int binds;
 static const char *writables[MAX_BINDS];
 static int writable_count;
+static int map_ids;
 
 /* Tell the harness what happened to the program: one line in the events file. */
 static void
@@ -302,6 +308,81 @@ keep_only_net_raw(int before_setuid)
 	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0);
 }
 
+/* --map-ids: a helper, still in the lab root's user namespace (only a process there
+ * may write a map of more than its own id), waits for the byte we write on *go once
+ * we have a user namespace of our own, then gives it the lab root's ids one to one.
+ * Our /proc is read-only by then: the helper writes through a proc of its own. */
+static pid_t
+start_id_mapper(int *go)
+{
+	static const char *tables[] = {"uid_map", "gid_map"};
+	static const char own_proc_dir[] = PRIVATE_TMP "/.proc-for-ids";
+	char map[1024], path[128], line[128];
+	const char *proc = "/proc";
+	unsigned long inside, outside, count;
+	int pipe_fds[2], i, fd, ok = 1;
+	size_t used;
+	FILE *own;
+	pid_t helper;
+
+	if (pipe(pipe_fds) != 0 || (helper = fork()) < 0)
+		return -1;
+	if (helper > 0) {
+		close(pipe_fds[0]);
+		*go = pipe_fds[1];
+		return helper;
+	}
+	close(pipe_fds[1]);
+	if (read(pipe_fds[0], line, 1) != 1)
+		_exit(1);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "/proc/self/%s", tables[i]);
+		if ((own = fopen(path, "r")) == NULL)
+			_exit(1);
+		for (used = 0; used < sizeof map &&
+		     fscanf(own, "%lu %lu %lu", &inside, &outside, &count) == 3;)
+			used += (size_t)snprintf(map + used, sizeof map - used, "%lu %lu %lu\n",
+						 inside, inside, count);
+		fclose(own);
+		snprintf(path, sizeof path, "%s/%d/%s", proc, (int)getppid(), tables[i]);
+		if (used < sizeof map && (fd = open(path, O_WRONLY)) < 0 && errno == EROFS &&
+		    mkdir(own_proc_dir, 0700) == 0 &&
+		    mount("proc", own_proc_dir, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) {
+			proc = own_proc_dir;
+			snprintf(path, sizeof path, "%s/%d/%s", proc, (int)getppid(), tables[i]);
+			fd = open(path, O_WRONLY);
+		}
+		if (used >= sizeof map || fd < 0)
+			_exit(1);
+		ok &= write(fd, map, used) == (ssize_t)used;
+		close(fd);
+	}
+	if (proc == own_proc_dir && (umount2(own_proc_dir, MNT_DETACH) != 0 || rmdir(own_proc_dir) != 0))
+		ok = 0;
+	_exit(ok ? 0 : 1);
+}
+
+/* The end of --map-ids, in our new user namespace: let the helper map it, and make
+ * sure that even an id 0 there keeps no capability across exec. */
+static void
+finish_id_map(pid_t helper, int go, int unshared)
+{
+	int status = 1;
+
+	if (unshared && write(go, "!", 1) != 1)
+		unshared = 0;
+	close(go);
+	while (waitpid(helper, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!unshared || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "sandbox: could not map the lab root's ids; they read as the "
+			"overflow id\n");
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+		  SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0, 0) != 0 &&
+	    unshared)
+		_exit(126);
+}
+
 /* Leave the real root (exempt from RLIMIT_NPROC) if we can, then enter a user
  * namespace of our own so that RLIMIT_NPROC counts this program's processes only.
  * With --net-raw the program stays in the lab root's user namespace (which owns the
@@ -310,8 +391,13 @@ keep_only_net_raw(int before_setuid)
 static void
 drop_to_own_user(char **argv)
 {
+	pid_t mapper = -1;
+	int go = -1;
+
 	if (keep_net_raw && keep_only_net_raw(1) != 0)
 		_exit(126);
+	if (map_ids && !keep_net_raw && (mapper = start_id_mapper(&go)) < 0)
+		note("start the id mapper");
 	if (getuid() == 0 && real_root_maps(SANDBOX_UID) && setgroups(0, NULL) == 0 &&
 	    make_reachable(argv) == 0) {
 		if (setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0 ||
@@ -327,7 +413,11 @@ drop_to_own_user(char **argv)
 			_exit(126);
 		return;
 	}
-	(void)unshare(CLONE_NEWUSER);	/* best effort: without it the count is per grader */
+	/* best effort: without it the count is per grader */
+	if (mapper > 0)
+		finish_id_map(mapper, go, unshare(CLONE_NEWUSER) == 0);
+	else
+		(void)unshare(CLONE_NEWUSER);
 }
 
 /* SOCKLAB_TIMEOUT_SCALE: CPU budgets stretch with the grader's timeouts. */
@@ -555,7 +645,7 @@ pass_output(int out, int err)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: sandbox [--events FILE] [--open-files N] [--net-raw] "
+	fprintf(stderr, "usage: sandbox [--events FILE] [--open-files N] [--net-raw] [--map-ids] "
 		"[--bind SRC:DST]... [--writable DIR]... [--] PROGRAM [ARGS...]\n");
 	exit(2);
 }
@@ -574,6 +664,10 @@ parse_options(int argc, char **argv)
 			return i + 1 < argc ? i + 1 : (usage(), 0);
 		if (strcmp(option, "--net-raw") == 0) {
 			keep_net_raw = 1;
+			continue;
+		}
+		if (strcmp(option, "--map-ids") == 0) {
+			map_ids = 1;
 			continue;
 		}
 		if (value == NULL)

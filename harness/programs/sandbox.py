@@ -41,7 +41,7 @@ def ensure_built():
     return build_tool(SOURCE, "sandbox", "-std=c11", "-Wall", "-Wextra")
 
 
-def command(events=None, open_files=None, net_raw=False, binds=(), writable=()):
+def command(events=None, open_files=None, net_raw=False, binds=(), writable=(), map_ids=False):
     """The prefix that runs a program in the sandbox ([] when it is switched off).
 
     events: a file the sandbox appends what it did to the program to (one line
@@ -49,7 +49,9 @@ def command(events=None, open_files=None, net_raw=False, binds=(), writable=()):
     net_raw: keep CAP_NET_RAW (and nothing else) for raw sockets in the test's
     network namespace; binds: (source, target) files shown read-only at target
     (a lab's own /etc/hosts); writable: directories left writable (a per-test
-    directory the program shares with the peers).
+    directory the program shares with the peers); map_ids: map the lab root's users
+    and groups one to one into the program's own user namespace, so that the ids the
+    kernel reports to it (SO_PEERCRED, stat) are the lab root's, not the overflow id.
     """
     if os.environ.get(ENV) == "off":
         return []
@@ -60,6 +62,8 @@ def command(events=None, open_files=None, net_raw=False, binds=(), writable=()):
         prefix += ["--open-files", str(open_files)]
     if net_raw:
         prefix.append("--net-raw")
+    if map_ids:
+        prefix.append("--map-ids")
     for source, target in binds:
         prefix += ["--bind", f"{source}:{target}"]
     for folder in writable:

@@ -23,11 +23,17 @@ SANITIZER_REPORT = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
 
 
 def programs():
-    """(lab directory, program, its bad command lines) of every lab program."""
+    """(lab directory, program, its bad command lines) of every lab program: the
+    common ones but those its lab declares valid (VALID_COMMAND_LINES: a server
+    whose every argument is optional runs with none), then its lab's own."""
     found = []
     for lab in catalog.all_labs(ROOT):
-        specific = getattr(importlib.import_module(lab.package), "BAD_COMMAND_LINES", {})
-        found += [(lab.directory, program, specific.get(program, []))
+        package = importlib.import_module(lab.package)
+        specific = getattr(package, "BAD_COMMAND_LINES", {})
+        valid = getattr(package, "VALID_COMMAND_LINES", {})
+        found += [(lab.directory, program,
+                   [args for args in COMMON if args not in valid.get(program, [])] +
+                   specific.get(program, []))
                   for program in lab.programs]
     return found
 
@@ -51,13 +57,13 @@ def private_network():
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "solutions")),
                     reason="needs solutions/ (not in a student copy)")
-@pytest.mark.parametrize("lab,program,specific", programs(), ids=[p for _, p, _ in programs()])
-def test_bad_command_lines_get_a_clear_error(sanitized, lab, program, specific):
+@pytest.mark.parametrize("lab,program,lines", programs(), ids=[p for _, p, _ in programs()])
+def test_bad_command_lines_get_a_clear_error(sanitized, lab, program, lines):
     binary = os.path.join(sanitized, lab, program)
     prefix = private_network()
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")  # LSan cannot run in every namespace
     problems = []
-    for args in COMMON + specific:
+    for args in lines:
         shown = " ".join(a if len(a) < 40 else a[:20] + "…" for a in args) or "(no arguments)"
         try:
             run = subprocess.run([*prefix, binary, *args], capture_output=True, text=True,

@@ -133,6 +133,17 @@ def test_no_route_out_of_a_lab_host(binary):
     assert result.stdout.strip() == b"", f"a lab host has routes or addresses: {result.stdout}"
 
 
+def test_mapped_ids_are_the_lab_roots_and_bring_no_capability(binary):
+    show = "cat /proc/self/uid_map; grep CapEff /proc/self/status"
+    plain = run(binary, "lab-root", "sh", "-c", show)
+    mapped = run(binary, "lab-root", "--map-ids", "--", "sh", "-c", show)
+    assert plain.stdout.split()[:1] == [b"CapEff:"], plain  # no map: ids read as 65534
+    lines = mapped.stdout.decode().splitlines()
+    assert lines[-1].split() == ["CapEff:", "0000000000000000"], mapped
+    assert lines[:-1] and all(len(set(line.split()[:2])) == 1 for line in lines[:-1]), \
+        f"--map-ids did not map ids one to one: {mapped}"
+
+
 SPIN = """
 import os, time
 end = time.process_time() + {seconds}

@@ -1,0 +1,753 @@
+/* unix_echo.c - lab 08: sockets on one machine: AF_UNIX, socketpair(), peer credentials, descriptor passing. */
+/* struct ucred (SO_PEERCRED) and MSG_CMSG_CLOEXEC are Linux's: glibc shows them with _GNU_SOURCE. */
+#define _GNU_SOURCE
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "socklab.h"
+
+/* What the client sends when it is given no TEXT. */
+#define DEFAULT_TEXT "Hello over a Unix domain socket"
+/* Every read asks for at most this much. */
+#define BUF_SIZE 4096
+/* How long the server and the clients wait for the other side to send or to take data. */
+#define IO_TIMEOUT_S 5
+/* The most a client reads back: more than any TEXT (the kernel caps one argument at 128 KiB). */
+#define MAX_REPLY (256 * 1024)
+/* The most the server reads from a file it was given a descriptor for. */
+#define MAX_FILE_REPLY (64 * 1024)
+/* pair: how many messages, at most (they must all fit in the socket's buffer before fork()). */
+#define MAX_COUNT 100
+/* The most descriptors the server takes from one message; it uses the first, closes the rest. */
+#define MAX_FDS 8
+/* Room for a sun_path, every byte quoted, plus the '@' of an abstract name. */
+#define NAME_TEXT_SIZE (SL_QUOTED_SIZE(sizeof(((struct sockaddr_un *)0)->sun_path)) + 1)
+
+/* What the signal handler needs, ready before it can run (it may call no printf). */
+static char socket_file[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static char stop_note[sizeof socket_file + 64];
+static size_t stop_note_len;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: unix_echo server PATH\n"
+	                "       unix_echo client PATH [TEXT]\n"
+	                "       unix_echo send-fd PATH FILE\n"
+	                "       unix_echo pair [COUNT] [--dgram]\n");
+	exit(2);
+}
+
+/* slide: make-address */
+/*
+ * Fill addr for PATH, or for '@name' in Linux's abstract namespace (sun_path
+ * starts with a NUL byte; no file), and *len for bind() and connect(). -1 with
+ * ENAMETOOLONG if it does not fit (never truncate: that names another socket).
+ */
+static int
+make_address(const char *path, struct sockaddr_un *addr, socklen_t *len)
+{
+	int abstract = path[0] == '@';
+	size_t n = strlen(path + abstract);
+
+	if (n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* A path needs room for its NUL terminator; an abstract name for its leading NUL. */
+	if (n + 1 > sizeof addr->sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memset(addr, 0, sizeof *addr);
+	addr->sun_family = AF_UNIX;
+	memcpy(addr->sun_path + abstract, path + abstract, n);
+	/* Both kinds count one NUL: an abstract name ends where the length says. */
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+/* end slide */
+
+/* make_address(), or exit with a message that says what is wrong with PATH. */
+static void
+address_or_exit(const char *path, struct sockaddr_un *addr, socklen_t *len)
+{
+	if (make_address(path, addr, len) == 0)
+		return;
+	if (errno == ENAMETOOLONG)
+		errx(1, "%s: too long for a Unix socket address (%zu bytes, at most %zu)", path,
+		     strlen(path + (path[0] == '@')), sizeof addr->sun_path - 1);
+	errx(1, "'%s': the socket %s is empty", path, path[0] == '@' ? "name after '@'" : "path");
+}
+
+/* The name in a Unix socket address, for printing: the path, "@name" for an
+ * abstract name, or "an unnamed socket"; quoted with sl_quote so that any byte
+ * prints on one line. buf holds NAME_TEXT_SIZE bytes. */
+static const char *
+name_text(const struct sockaddr_un *addr, socklen_t len, char *buf)
+{
+	size_t offset = offsetof(struct sockaddr_un, sun_path);
+
+	if (len <= offset)
+		return "an unnamed socket";
+	if (addr->sun_path[0] == '\0') {
+		buf[0] = '@';
+		sl_quote(addr->sun_path + 1, len - offset - 1, buf + 1, NAME_TEXT_SIZE - 1);
+	} else {
+		sl_quote(addr->sun_path, strnlen(addr->sun_path, len - offset), buf, NAME_TEXT_SIZE);
+	}
+	return buf;
+}
+
+/* Print prefix and data quoted on one line: prefix 'DATA'. Quoted a piece at a time,
+ * so any amount fits (sl_quote quotes byte by byte: the pieces join seamlessly). */
+static void
+print_quoted(const char *prefix, const char *data, size_t n)
+{
+	char text[SL_QUOTED_SIZE(1024)];
+
+	printf("%s '", prefix);
+	for (size_t done = 0; done < n; done += 1024) {
+		sl_quote(data + done, n - done < 1024 ? n - done : 1024, text, sizeof text);
+		fputs(text, stdout);
+	}
+	printf("'\n");
+}
+
+/* Bound every recv() and send() on sock by IO_TIMEOUT_S: -1 with errno on failure. */
+static int
+set_io_timeout(int sock)
+{
+	struct timeval limit = { .tv_sec = IO_TIMEOUT_S, .tv_usec = 0 };
+
+	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1 ||
+	    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) == -1)
+		return -1;
+	return 0;
+}
+
+/* slide: cleanup */
+/*
+ * SIGINT or SIGTERM: remove our socket file (nothing else would, and the next
+ * server would find it in its way), say so, and die of the same signal, so
+ * that whoever started us sees how we ended. Only async-signal-safe calls.
+ */
+static void
+remove_socket_file(int signum)
+{
+	sigset_t this_one;
+
+	if (socket_file[0] != '\0')
+		(void)unlink(socket_file);
+	if (write(STDOUT_FILENO, stop_note, stop_note_len) == -1) {
+		/* Nothing sensible to do about it here. */
+	}
+	/* The default action, and the signal unblocked (it is, while its handler runs). */
+	signal(signum, SIG_DFL);
+	sigemptyset(&this_one);
+	sigaddset(&this_one, signum);
+	sigprocmask(SIG_UNBLOCK, &this_one, NULL);
+	raise(signum);
+	/* Still here: we are PID 1 of a PID namespace (a container's first process),
+	 * and the kernel spares it signals it does not catch. Exit as a shell reports it. */
+	_exit(128 + signum);
+}
+/* end slide */
+
+/* Remove path (empty for an abstract name) when SIGINT or SIGTERM arrives. */
+static void
+remove_on_signals(const char *path)
+{
+	struct sigaction action;
+
+	snprintf(socket_file, sizeof socket_file, "%s", path);
+	snprintf(stop_note, sizeof stop_note, "%s%s\n",
+	         path[0] != '\0' ? "Stopped by a signal, removed " : "Stopped by a signal", path);
+	stop_note_len = strlen(stop_note);
+	memset(&action, 0, sizeof action);
+	action.sa_handler = remove_socket_file;
+	/* While one stop signal is handled, the other waits. */
+	sigemptyset(&action.sa_mask);
+	sigaddset(&action.sa_mask, SIGINT);
+	sigaddset(&action.sa_mask, SIGTERM);
+	if (sigaction(SIGINT, &action, NULL) == -1 || sigaction(SIGTERM, &action, NULL) == -1)
+		err(1, "sigaction");
+}
+
+/* A stream socket listening at addr, or -1 with errno set (EADDRINUSE: the name is taken). */
+static int
+listen_at(const struct sockaddr_un *addr, socklen_t len)
+{
+	int sock, saved;
+
+	if ((sock = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (bind(sock, (const struct sockaddr *)addr, len) == -1)
+		goto fail;
+	if (listen(sock, 5) == -1) {
+		saved = errno;
+		if (addr->sun_path[0] != '\0')
+			(void)unlink(addr->sun_path);	/* bind() made the file */
+		errno = saved;
+		goto fail;
+	}
+	return sock;
+fail:
+	saved = errno;
+	close(sock);
+	errno = saved;
+	return -1;
+}
+
+/* Is a server accepting connections at addr? 1 yes, 0 no (refused), -1 with errno otherwise. */
+static int
+server_alive(const struct sockaddr_un *addr, socklen_t len)
+{
+	int probe, alive, saved;
+
+	/* Non-blocking: a live server with a full backlog answers EAGAIN instead of making us wait. */
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1)
+		return -1;
+	if (connect(probe, (const struct sockaddr *)addr, len) == 0 || errno == EAGAIN)
+		alive = 1;
+	else
+		alive = errno == ECONNREFUSED ? 0 : -1;
+	saved = errno;
+	close(probe);
+	errno = saved;
+	return alive;
+}
+
+/*
+ * Listen at PATH. A socket file outlives its server (a crash, a kill -9), and
+ * then bind() fails with EADDRINUSE. Remove such a stale file, but only when it
+ * is a socket and nothing accepts on it: never delete a file we did not expect,
+ * and never steal the name of a server that is still running.
+ */
+static int
+open_server(const char *path, const struct sockaddr_un *addr, socklen_t len)
+{
+	struct stat info;
+	int sock;
+
+	if ((sock = listen_at(addr, len)) != -1)
+		return sock;
+	/* slide: stale */
+	if (errno != EADDRINUSE)
+		err(1, "bind %s", path);
+	if (path[0] != '@') {
+		if (lstat(path, &info) == -1)
+			err(1, "%s", path);
+		if (!S_ISSOCK(info.st_mode))
+			errx(1, "%s: exists and is not a socket; not removing it", path);
+	}
+	switch (server_alive(addr, len)) {
+	case 1:
+		errx(1, "%s: another server is listening there", path);
+	case -1:
+		err(1, "connect to %s", path);
+	}
+	/* An abstract name disappears with its socket: if it is taken, someone holds it. */
+	if (path[0] == '@')
+		errx(1, "%s: the name is taken by a socket that accepts no connections", path);
+	/* (Another server could take the name between our probe and here: real
+	 * services guard the name with a lock file.) */
+	if (unlink(path) == -1)
+		err(1, "remove the stale socket file %s", path);
+	printf("Removed the stale socket file %s\n", path);
+	/* end slide */
+	if ((sock = listen_at(addr, len)) == -1)
+		err(1, "bind %s", path);
+	return sock;
+}
+
+/*
+ * recv() that also accepts descriptors passed with SCM_RIGHTS. *fd is the first
+ * one, or -1; any others are closed at once (each is an open file in our table
+ * now). Returns what recvmsg() returns.
+ */
+static ssize_t
+receive(int sock, void *buf, size_t size, int *fd)
+{
+	union {
+		struct cmsghdr align;	/* the control buffer must be aligned for cmsghdr */
+		char space[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.space, .msg_controllen = sizeof control.space,
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	*fd = -1;
+	/* slide: receive */
+	/* MSG_CMSG_CLOEXEC: a descriptor we receive is not passed on to programs we exec. */
+	if ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1)
+		return -1;
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < count; i++) {
+			int received;
+
+			memcpy(&received, CMSG_DATA(cmsg) + i * sizeof(int), sizeof received);
+			if (*fd == -1)
+				*fd = received;
+			else if (close(received) == -1)
+				warn("close");
+		}
+	}
+	/* end slide */
+	/* Descriptors that did not fit were closed by the kernel: say so. */
+	if (msg.msg_flags & MSG_CTRUNC)
+		warnx("more than %d descriptors in one message: the rest were discarded", MAX_FDS);
+	return n;
+}
+
+/*
+ * Answer a message that brought descriptor fd: read the file through it and send
+ * what it holds back (at most MAX_FILE_REPLY bytes). It is the sender's own open
+ * file, offset included, even if we could not open that file by its name.
+ * label is the message's bytes (the file's name, for the log). Closes fd.
+ * Returns -1 if the connection failed.
+ */
+static int
+answer_with_file(int conn, int fd, const char *label, size_t len)
+{
+	char buf[BUF_SIZE], quoted[SL_QUOTED_SIZE(BUF_SIZE)];
+	struct stat info;
+	size_t total = 0;
+	ssize_t n;
+	int result = -1;
+
+	sl_quote(label, len, quoted, sizeof quoted);
+	printf("  Received descriptor %d with '%s'\n", fd, quoted);
+	/* slide: check-fd */
+	/* Check what we were given: a pipe or a socket could keep us waiting forever. */
+	if (fstat(fd, &info) == -1) {
+		warn("fstat descriptor %d", fd);
+		result = 0;
+		goto done;
+	}
+	if (!S_ISREG(info.st_mode)) {
+		warnx("descriptor %d is not a regular file: not reading it", fd);
+		result = 0;
+		goto done;
+	}
+	/* end slide */
+	while (total < MAX_FILE_REPLY) {
+		size_t want = MAX_FILE_REPLY - total < sizeof buf ? MAX_FILE_REPLY - total : sizeof buf;
+
+		if ((n = read(fd, buf, want)) == 0)
+			break;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("read descriptor %d", fd);
+			break;
+		}
+		if (sl_write_full(conn, buf, (size_t)n) == -1) {
+			warn("send");
+			goto done;
+		}
+		total += (size_t)n;
+	}
+	printf("  Read %zu bytes through it and sent them back\n", total);
+	result = 0;
+done:
+	if (close(fd) == -1)
+		warn("close descriptor %d", fd);
+	return result;
+}
+
+/* Serve one client: print its credentials, then echo until it shuts down writing. */
+static void
+serve_one(int conn)
+{
+	char buf[BUF_SIZE];
+	struct ucred cred;
+	socklen_t credlen = sizeof cred;
+	size_t echoed = 0;
+	ssize_t n;
+	int fd;
+
+	/* slide: peercred */
+	/* Who connected? The kernel recorded it at connect(); a client cannot lie here. */
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1)
+		warn("getsockopt SO_PEERCRED");
+	else
+		printf("  Peer pid %ld uid %lu gid %lu\n", (long)cred.pid,
+		       (unsigned long)cred.uid, (unsigned long)cred.gid);
+	/* end slide */
+	if (set_io_timeout(conn) == -1)
+		warn("setsockopt");
+	for (;;) {
+		if ((n = receive(conn, buf, sizeof buf, &fd)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				warnx("the client sent nothing for %d seconds", IO_TIMEOUT_S);
+			else
+				warn("recv");
+			break;
+		}
+		/* The client shut down writing: the echo is complete. (No descriptor
+		 * comes with 0 bytes: a stream carries them only along with data.) */
+		if (n == 0)
+			break;
+		if (fd != -1) {
+			if (answer_with_file(conn, fd, buf, (size_t)n) == -1)
+				break;
+			continue;
+		}
+		if (sl_write_full(conn, buf, (size_t)n) == -1) {
+			warn("send");
+			break;
+		}
+		echoed += (size_t)n;
+	}
+	if (close(conn) == -1)
+		warn("close");
+	printf("  Echoed %zu bytes, connection closed\n", echoed);
+}
+
+/* Listen at PATH and serve clients one after another until SIGINT or SIGTERM. */
+static void
+serve(const char *path)
+{
+	struct sockaddr_un addr, self;
+	socklen_t len, selflen = sizeof self;
+	char name[NAME_TEXT_SIZE];
+	int sock;
+
+	address_or_exit(path, &addr, &len);
+	sock = open_server(path, &addr, len);
+	/* From here the file is ours to remove. (A signal before this line leaves a
+	 * stale file, which the next server removes.) */
+	remove_on_signals(path[0] == '@' ? "" : path);
+	if (getsockname(sock, (struct sockaddr *)&self, &selflen) == -1)
+		err(1, "getsockname");
+	printf("Listening at %s\n", name_text(&self, selflen, name));
+
+	for (;;) {
+		struct sockaddr_un peer;
+		socklen_t peerlen = sizeof peer;
+		int conn;
+
+		if ((conn = accept(sock, (struct sockaddr *)&peer, &peerlen)) == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			err(1, "accept");
+		}
+		printf("Accepted a connection from %s\n", name_text(&peer, peerlen, name));
+		serve_one(conn);
+	}
+}
+
+/* A stream socket connected to PATH, with bounded reads and writes; exits on failure. */
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un addr;
+	socklen_t len;
+	int sock;
+
+	address_or_exit(path, &addr, &len);
+	if ((sock = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		err(1, "socket");
+	/* ENOENT: no such file; ECONNREFUSED: a socket nobody accepts on (or no such abstract name). */
+	if (connect(sock, (struct sockaddr *)&addr, len) == -1)
+		err(1, "connect to %s", path);
+	if (set_io_timeout(sock) == -1)
+		err(1, "setsockopt");
+	printf("Connected to %s\n", path);
+	return sock;
+}
+
+/* Read until the server closes (at most MAX_REPLY bytes) and print it as what 'DATA'. */
+static void
+print_reply(int sock, const char *what)
+{
+	static char reply[MAX_REPLY];
+	size_t got = 0;
+	ssize_t n;
+	char extra;
+
+	while (got < sizeof reply && (n = recv(sock, reply + got, sizeof reply - got, 0)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				errx(1, "recv: the server sent nothing for %d seconds", IO_TIMEOUT_S);
+			err(1, "recv");
+		}
+		got += (size_t)n;
+	}
+	if (got == sizeof reply && recv(sock, &extra, 1, 0) > 0)
+		errx(1, "the server sent more than %d bytes", MAX_REPLY);
+	print_quoted(what, reply, got);
+}
+
+/* slide: client */
+/* Send text, half-close ("that is all"), and print everything that comes back. */
+static void
+client(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int sock;
+
+	sock = connect_to(path);
+	if (sl_write_full(sock, text, len) == -1)
+		err(1, "send");
+	/* The server echoes until end of stream: send ours, but keep reading. */
+	if (shutdown(sock, SHUT_WR) == -1)
+		err(1, "shutdown");
+	printf("Sent %zu bytes and shut down writing\n", len);
+	print_reply(sock, "The server echoed");
+	if (close(sock) == -1)
+		err(1, "close");
+}
+/* end slide */
+
+/*
+ * Pass descriptor fd to the peer with SCM_RIGHTS, attached to the bytes of label.
+ * A stream socket carries ancillary data only along with at least one byte of
+ * data. The kernel installs a new descriptor for the same open file in the
+ * receiving process; the number there is usually a different one.
+ */
+static void
+send_descriptor(int sock, int fd, const char *label)
+{
+	/* slide: send-descriptor */
+	union {
+		struct cmsghdr align;
+		char space[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = (void *)label, .iov_len = strlen(label) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.space, .msg_controllen = sizeof control.space,
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	memset(&control, 0, sizeof control);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+	while ((n = sendmsg(sock, &msg, 0)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		err(1, "sendmsg");
+	/* end slide */
+	/* A short count: the descriptor went with the first part; the rest is plain data. */
+	if ((size_t)n < iov.iov_len &&
+	    sl_write_full(sock, label + n, iov.iov_len - (size_t)n) == -1)
+		err(1, "send");
+}
+
+/* Open FILE, pass its descriptor to the server at PATH, and print what the server read through it. */
+static void
+send_fd(const char *path, const char *file)
+{
+	char quoted[SL_QUOTED_SIZE(BUF_SIZE)];
+	int fd, sock;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		err(1, "%s", file);
+	sock = connect_to(path);
+	send_descriptor(sock, fd, file);
+	if (shutdown(sock, SHUT_WR) == -1)
+		err(1, "shutdown");
+	sl_quote(file, strlen(file), quoted, sizeof quoted);
+	printf("Sent descriptor %d for '%s' and shut down writing\n", fd, quoted);
+	/* Our copy can go: the one in flight keeps the file open until the server closes it. */
+	if (close(fd) == -1)
+		err(1, "close");
+	print_reply(sock, "The server read");
+	if (close(sock) == -1)
+		err(1, "close");
+}
+
+/* pair: queue COUNT numbered messages on sock (before fork(), so the child finds
+ * them all waiting). On a datagram socket, an empty datagram ends them. Returns
+ * the number of bytes queued. */
+static size_t
+send_messages(int sock, unsigned long count, int type)
+{
+	char message[32];
+	size_t total = 0;
+	int len;
+
+	for (unsigned long i = 1; i <= count; i++) {
+		len = snprintf(message, sizeof message, "Message %lu", i);
+		/* Never wait: with nobody reading yet, a full buffer would mean forever. */
+		if (send(sock, message, (size_t)len, MSG_DONTWAIT) != len)
+			err(1, "send message %lu", i);
+		print_quoted("Parent sent", message, (size_t)len);
+		total += (size_t)len;
+	}
+	if (type == SOCK_DGRAM) {
+		if (send(sock, "", 0, MSG_DONTWAIT) != 0)
+			err(1, "send the empty datagram");
+		printf("Parent sent an empty datagram\n");
+	}
+	return total;
+}
+
+/* slide: child */
+/* pair's child: answer every read with the bytes it brought, until the end. */
+static void
+child_echo(int sock, int type)
+{
+	char buf[BUF_SIZE];
+	ssize_t n;
+
+	for (;;) {
+		if ((n = recv(sock, buf, sizeof buf, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				errx(1, "child: the parent sent nothing for %d seconds", IO_TIMEOUT_S);
+			err(1, "child: recv");
+		}
+		if (n == 0) {
+			/* A stream ends when the other side closes. A datagram socket has no
+			 * end: 0 is the length of an empty datagram, the parent's last word. */
+			printf(type == SOCK_STREAM ? "Child saw the end of the stream\n"
+			                           : "Child received an empty datagram: the end\n");
+			return;
+		}
+		print_quoted("Child received", buf, (size_t)n);
+		if (sl_write_full(sock, buf, (size_t)n) == -1)
+			err(1, "child: send");
+	}
+}
+/* end slide */
+
+/* pair's parent: read the child's answers, total bytes (stream) or count datagrams. */
+static void
+collect_replies(int sock, int type, unsigned long count, size_t total)
+{
+	char buf[BUF_SIZE];
+	size_t got = 0;
+	unsigned long replies = 0;
+	ssize_t n;
+
+	while (type == SOCK_STREAM ? got < total : replies < count) {
+		if ((n = recv(sock, buf, sizeof buf, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				errx(1, "recv: the child sent nothing for %d seconds", IO_TIMEOUT_S);
+			err(1, "recv");
+		}
+		if (n == 0 && type == SOCK_STREAM)
+			errx(1, "the child closed after %zu of %zu bytes", got, total);
+		print_quoted("Parent received", buf, (size_t)n);
+		got += (size_t)n;
+		replies++;
+	}
+}
+
+/* socketpair() and fork(): the parent talks on one end, the child on the other. */
+static void
+pair(unsigned long count, int type)
+{
+	int sv[2], status;
+	size_t total;
+	pid_t child;
+
+	/* slide: pair */
+	if (socketpair(AF_UNIX, type, 0, sv) == -1)
+		err(1, "socketpair");
+	if (set_io_timeout(sv[0]) == -1 || set_io_timeout(sv[1]) == -1)
+		err(1, "setsockopt");
+	total = send_messages(sv[0], count, type);
+	/* The child gets a copy of stdout's buffer: empty it first, or lines print twice. */
+	if (fflush(stdout) == EOF)
+		err(1, "stdout");
+	if ((child = fork()) == -1)
+		err(1, "fork");
+	if (child == 0) {
+		close(sv[0]);	/* each process keeps its own end only */
+		child_echo(sv[1], type);
+		exit(0);
+	}
+	close(sv[1]);
+	collect_replies(sv[0], type, count, total);
+	/* The last descriptor of our end: the child's recv() returns 0 (stream). */
+	if (close(sv[0]) == -1)
+		err(1, "close");
+	while (waitpid(child, &status, 0) == -1)
+		if (errno != EINTR)
+			err(1, "waitpid");
+	/* end slide */
+	if (WIFEXITED(status))
+		printf("Child exited with status %d\n", WEXITSTATUS(status));
+	else
+		printf("Child was killed by signal %d\n", WTERMSIG(status));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		exit(1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "dgram", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long count = 3;
+	int ch, type = SOCK_STREAM;
+
+	sl_init_program();
+	while ((ch = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			type = SOCK_DGRAM;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (argc < 1 || (type == SOCK_DGRAM && strcmp(argv[0], "pair") != 0))
+		usage();
+	if (strcmp(argv[0], "server") == 0 && argc == 2) {
+		serve(argv[1]);
+	} else if (strcmp(argv[0], "client") == 0 && (argc == 2 || argc == 3)) {
+		client(argv[1], argc == 3 ? argv[2] : DEFAULT_TEXT);
+	} else if (strcmp(argv[0], "send-fd") == 0 && argc == 3) {
+		send_fd(argv[1], argv[2]);
+	} else if (strcmp(argv[0], "pair") == 0 && argc <= 2) {
+		if (argc == 2 && sl_parse_ulong(argv[1], 1, MAX_COUNT, &count) == -1)
+			errx(1, "invalid COUNT '%s': expected a number from 1 to %d", argv[1], MAX_COUNT);
+		pair(count, type);
+	} else {
+		usage();
+	}
+	return 0;
+}
