@@ -28,10 +28,12 @@ Without decks, every slides/[0-9][0-9]-*.md.
 The student copy (make student-dist) keeps every slide but none of the solution:
 each snippet becomes what the student is to write there, cut from the skeleton
 (labs/NN-name/FILE). The skeleton's own `/* slide: NAME */` region is used if it
-has one; a snippet the skeleton holds line for line stays; otherwise the
-skeleton's version of each function the snippet shows (its TODO and hint). A
-function the skeleton does not have is a helper of the student's own: the TODOs
-of the skeleton functions that call it stand in.
+has one; a snippet the skeleton holds line for line stays; a snippet inside a
+function becomes the skeleton's lines between the same surrounding lines, if a
+TODO is among them; otherwise the skeleton's version of each function the
+snippet shows (its TODO and hint). A function the skeleton does not have is a
+helper of the student's own: the TODOs of the skeleton functions that call it
+stand in.
 """
 import glob
 import os
@@ -249,6 +251,10 @@ def skeleton_part(path, marker, root=ROOT):
         return cut(path, marker, root)  # code the skeleton gives as it is
     solved, skeletal = functions(solution), functions(given)
     shown = [name for name, (start, end) in solved.items() if start <= last and end >= first]
+    if len(shown) == 1 and shown[0] in skeletal:
+        inside = part_inside(solution, solved[shown[0]], given, skeletal[shown[0]], first, last)
+        if inside is not None:
+            return [f"/* in {shown[0]}(): */", *tidy(inside)]
     part = []
     for name in shown:
         if name in skeletal:
@@ -264,6 +270,34 @@ def skeleton_part(path, marker, root=ROOT):
     if not part:
         part = ["/* TODO: this part is yours to write; the handout says what it does. */"]
     return tidy(part)
+
+
+def part_inside(solution, solved, given, skeletal, first, last):
+    """The skeleton's lines where a snippet inside a function (lines first..last
+    of its solution) goes: between the nearest lines around the snippet that the
+    skeleton's function has too, once each. None if the snippet starts at the
+    function's definition, or no such lines hold a TODO between them."""
+    if FUNCTION.match(solution[first]) or any(FUNCTION.match(line)
+                                               for line in solution[first:last + 1]):
+        return None
+    body = given[skeletal[0]:skeletal[1] + 1]
+    counts = {}
+    for line in body:
+        counts[line.strip()] = counts.get(line.strip(), 0) + 1
+
+    def anchor(lines):
+        for line in lines:
+            text = line.strip()
+            if len(text) > 3 and counts.get(text) == 1 and not END.match(text) \
+                    and not BEGIN.match(text):
+                return [other.strip() for other in body].index(text)
+        return None
+    before = anchor(reversed(solution[solved[0]:first]))
+    after = anchor(solution[last + 1:solved[1] + 1])
+    if before is None or after is None or after <= before + 1:
+        return None
+    inside = [line for line in body[before + 1:after] if not VOID_CAST.match(line)]
+    return inside if any("TODO(" in line for line in inside) else None
 
 
 # `(void)name;` keeps a skeleton free of unused-parameter warnings: noise on a slide.

@@ -27,6 +27,18 @@ SHORTEST = 20
 FEWEST_TOKENS = 5
 TOKEN = re.compile(r"[A-Za-z_]\w*|\d+|\S")
 MARKER = re.compile(r"/\*\s*(end )?slide\b")
+# Lines the manual pages give as the way to make a call: every program that makes
+# it writes them, so a handout that teaches the call may show them. Add one only
+# with the page that shows it.
+TEXTBOOK = {
+    "struct addrinfo hints, *res;": "getaddrinfo(3)",
+    "hints.ai_family = AF_UNSPEC;": "getaddrinfo(3)",
+    "hints.ai_socktype = SOCK_STREAM;": "getaddrinfo(3)",
+    "cmsg->cmsg_level = SOL_SOCKET;": "cmsg(3), unix(7)",
+    "cmsg->cmsg_type = SCM_RIGHTS;": "cmsg(3), unix(7)",
+    "cmsg->cmsg_len = CMSG_LEN(sizeof(int));": "cmsg(3)",
+    "memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);": "cmsg(3)",
+}
 
 
 def normalized(text):
@@ -44,7 +56,8 @@ def solution_lines(root=ROOT):
         for number, line in enumerate(open(path, encoding="utf-8"), 1):
             text = normalized(line)
             if (len(text) >= SHORTEST and len(TOKEN.findall(text)) >= FEWEST_TOKENS
-                    and not MARKER.search(text) and text not in given):
+                    and not MARKER.search(text) and text not in given
+                    and text not in TEXTBOOK):
                 found.setdefault(text, f"{os.path.relpath(path, root)}:{number}")
     return found
 
