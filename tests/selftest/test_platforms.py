@@ -278,6 +278,22 @@ def test_prairielearn_grades_a_solution_on_a_fake_grade_tree(prairielearn_image,
     assert all(test["points"] == test["max_points"] for test in results["tests"])
 
 
+@needs_solutions
+@needs_platforms
+def test_prairielearn_runs_hidden_tests_only_where_the_question_asks(prairielearn_image,
+                                                                    tmp_path):
+    sources = {"udp_local.c": open(os.path.join(ROOT, "solutions", "01-udp-local",
+                                                "udp_local.c")).read()}
+    visible, _ = fake_prairielearn(prairielearn_image, tmp_path / "practice", sources,
+                                   SOCKLAB_LABS="01", SOCKLAB_HIDDEN="0")
+    graded, run = fake_prairielearn(prairielearn_image, tmp_path / "graded", sources,
+                                    SOCKLAB_LABS="01", SOCKLAB_HIDDEN="1")
+    names = {test["name"] for test in visible["tests"]}
+    extra = [test for test in graded["tests"] if test["name"] not in names]
+    assert names < {test["name"] for test in graded["tests"]} and extra, run.stdout[-2000:]
+    assert graded["score"] == 1.0 and all(t["points"] == t["max_points"] for t in extra)
+
+
 @needs_platforms
 def test_prairielearn_does_not_charge_an_attempt_that_does_not_compile(prairielearn_image,
                                                                         tmp_path):
