@@ -23,7 +23,8 @@ FUZZ_IMPL ?= $(if $(wildcard solutions),solutions,labs)
 FLAKE_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all help deps grade test unit fuzz bench flake clean slides demo autograder student-dist
+.PHONY: all help deps grade test unit fuzz bench flake clean slides demo autograder autolab \
+	prairielearn student-dist
 .DEFAULT_GOAL := all
 
 all:
@@ -37,7 +38,8 @@ help:
 	@echo 'make test                 the repository'"'"'s own tests (what CI runs)'
 	@echo 'make fuzz [FUZZ_SECONDS=300] [FUZZ_IMPL=labs]'
 	@echo '                          libFuzzer over the lab 07 NTP decoder and validator'
-	@echo 'make bench                how fast grading is: wall times, floor, overhead, class, lab 06'
+	@echo 'make bench                how fast grading is: wall times, floor, overhead, class, lab 06,'
+	@echo '                          and every lab on one busy CPU against the platforms'"'"' limits'
 	@echo 'make flake [FLAKE_ARGS=--busy]  grade the solutions 30 times, a few mutants 10; report any flip'
 	@echo 'make slides               render every deck in slides/ to build/slides/ (HTML; PDF with Chromium)'
 	@echo 'make demo LAB=NN [EXPERIMENT=name] [IMPL=labs]'
@@ -45,6 +47,8 @@ help:
 	@echo '                          the reference solution unless IMPL is given; `make demo` lists them'
 	@echo 'make deps                 install the Debian packages everything needs'
 	@echo 'make autograder           build/autograder.zip for Gradescope (hidden tests, no solutions)'
+	@echo 'make autolab              build/autolab/: autograde.tar and autograde-Makefile for Autolab'
+	@echo 'make prairielearn         build/prairielearn/: the grader image context and a question per lab'
 	@echo 'make student-dist DEST=DIR  the repository for students: no solutions, no hidden tests'
 	@echo 'make clean                remove build/'
 
@@ -65,6 +69,7 @@ test:
 bench:
 	@harness/deps test
 	@"$$(harness/python)" tests/bench/bench.py $(BENCH_ARGS)
+	@"$$(harness/python)" tests/bench/budget.py
 
 flake:
 	@harness/deps test
@@ -87,6 +92,12 @@ demo:
 
 autograder:
 	@harness/python >/dev/null && PYTHONPATH=. "$$(harness/python)" -m harness.commands.dist autograder $(BUILD)/autograder.zip
+
+autolab:
+	@harness/python >/dev/null && PYTHONPATH=. "$$(harness/python)" -m harness.commands.dist autolab $(BUILD)/autolab
+
+prairielearn:
+	@harness/python >/dev/null && PYTHONPATH=. "$$(harness/python)" -m harness.commands.dist prairielearn $(BUILD)/prairielearn
 
 student-dist:
 	@test -n "$(DEST)" || { echo 'usage: make student-dist DEST=DIR' >&2; exit 2; }

@@ -6,7 +6,8 @@ own lab root and lab networks, and a submission that does not compile, hangs,
 crashes or floods its output costs only itself: it gets its score and a reason,
 and the batch goes on. N submissions are graded at once; progress goes to stderr.
 The result is a CSV with one row per student: a column per lab, the total, the
-maximum, and the reason for anything that went wrong.
+maximum, the reason for anything that went wrong, and the students whose code of
+a lab is near-identical (similarity.py).
 """
 import csv
 import json
@@ -21,6 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from harness.catalog import ROOT
+from harness.commands import similarity
 from harness.errors import UsageError
 from harness.grading.runner import LAB_TIME_LIMIT
 from harness.network import namespaces
@@ -40,10 +42,17 @@ def submissions(class_dir):
     return found
 
 
-def child_command(args, labs, path, report_path, tests_at_once):
-    """The grade command for one submission: same options, JSON to report_path."""
+# A submission's grader stops this long before it would be killed, so that every
+# test it finished keeps its result and the rest are reported as not run.
+BUDGET_MARGIN = 30
+
+
+def child_command(args, labs, path, report_path, tests_at_once, limit):
+    """The grade command for one submission: same options, JSON to report_path,
+    a budget that ends grading before the limit kills it."""
     command = [sys.executable, "-m", "harness", "--impl", path, "--format", "json",
-               "--output", report_path, "--jobs", str(tests_at_once)]
+               "--output", report_path, "--jobs", str(tests_at_once),
+               "--budget", f"{max(limit / 2, limit - BUDGET_MARGIN):.1f}"]
     for lab in labs:
         command += ["--lab", lab.number]
     for flag in ("hidden", "sanitize", "no_sandbox"):
@@ -62,7 +71,7 @@ def grade_submission(args, labs, name, path, scratch, limit, tests_at_once):
     started = time.monotonic()
     env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.Popen(child_command(args, labs, os.path.abspath(path), report_path,
-                                          tests_at_once),
+                                          tests_at_once, limit),
                             cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, errors="replace", start_new_session=True)
@@ -128,10 +137,29 @@ class Progress:
 
 
 def write_csv(rows, labs, stream):
-    columns = ["student", *(lab.key for lab in labs), "total", "max", "reason"]
+    columns = ["student", *(lab.key for lab in labs), "total", "max", "reason", "similar"]
     writer = csv.DictWriter(stream, columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+
+
+def flag_similar(args, labs, found, rows):
+    """Fill each row's `similar` column (and DIR/similar.txt with --reports)."""
+    if not args.similarity:
+        return
+    if not similarity.available():
+        print("grade: note: similar submissions were not looked for: sim_c is missing "
+              "(apt-get install similarity-tester)", file=sys.stderr)
+        return
+    pairs = similarity.similar_pairs(found, labs, args.similarity)
+    notes = similarity.by_student(pairs)
+    for row in rows:
+        row["similar"] = notes.get(row["student"], "")
+    if args.reports:
+        similarity.write_evidence(pairs, args.reports)
+    print(f"grade: {len(pairs)} pairs of submissions are at least {args.similarity:g}% the "
+          "same in a lab" + (f" (the code they share: {args.reports}/similar.txt)"
+                             if args.reports and pairs else ""), file=sys.stderr)
 
 
 def grade_class(args, labs, tests_at_once):
@@ -158,6 +186,7 @@ def grade_class(args, labs, tests_at_once):
     with tempfile.TemporaryDirectory(prefix="socklab-class-") as scratch:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             rows = list(pool.map(one, found))
+    flag_similar(args, labs, found, rows)
     if args.csv:
         with open(args.csv, "w", newline="") as out:
             write_csv(rows, labs, out)

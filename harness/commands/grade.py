@@ -3,8 +3,9 @@ whole class of submissions (--class, see batch.py).
 
     harness/grade [--lab NN]... [--impl labs|solutions|DIR]
                   [--format terminal|json|gradescope|junit|autolab] [--output FILE]
-                  [--jobs N] [--sanitize] [--hidden] [--test NAME]
+                  [--jobs N] [--sanitize] [--hidden] [--test NAME] [--budget S]
     harness/grade --class DIR [--jobs N] [--csv FILE] [--reports DIR] [--lab NN]... [--hidden]
+                  [--similarity P]
 """
 import argparse
 import os
@@ -50,6 +51,10 @@ def parse_args(argv):
                         help="run only the tests whose names contain NAME")
     parser.add_argument("--hidden", action="store_true",
                         help="also run the instructors' hidden tests")
+    parser.add_argument("--budget", type=float, metavar="S",
+                        help="stop grading S seconds after the start (building included); "
+                             "tests not finished by then are reported as not run, and every "
+                             "finished one keeps its result (for platforms' time limits)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run programs without the sandbox (limits, read-only files, "
                              "own PID namespace); for debugging the grader only")
@@ -61,6 +66,10 @@ def parse_args(argv):
                        help="with --class: write the class's scores here (default: stdout)")
     group.add_argument("--reports", metavar="DIR",
                        help="with --class: also keep each student's JSON report as DIR/NAME.json")
+    group.add_argument("--similarity", type=float, default=60, metavar="P",
+                       help="with --class: flag pairs of submissions whose own code of a lab "
+                            "is at least P%% the same (sim_c, from similarity-tester; "
+                            "default 60, 0: off), in the CSV and DIR/similar.txt")
     group.add_argument("--time-limit", type=float, metavar="S",
                        help="with --class: stop grading one submission after S seconds "
                             "(default: 600 per lab, scaled)")
@@ -76,6 +85,10 @@ def parse_args(argv):
         args.jobs = (os.cpu_count() or 1) if args.class_dir else DEFAULT_JOBS
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.budget is not None and args.budget <= 0:
+        parser.error("--budget must be a positive number of seconds")
+    if not 0 <= args.similarity <= 100:
+        parser.error("--similarity must be a percentage from 0 (off) to 100")
     return args
 
 
@@ -112,7 +125,8 @@ def run(argv):
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         builds = list(pool.map(impl.build_lab, labs))
     results = grade_labs(labs, impl.bin_dir, jobs=args.jobs, hidden=args.hidden,
-                         wrapper=args.wrapper, extra_args=["-k", args.test] if args.test else [])
+                         wrapper=args.wrapper, extra_args=["-k", args.test] if args.test else [],
+                         deadline=started + args.budget if args.budget else None)
     for lab, result, built in zip(labs, results, builds):
         result.built = built.ok
         result.submitted = impl.kind != "submission" or impl.submitted(lab)

@@ -35,7 +35,10 @@ def pytest_addoption(parser):
     group = parser.getgroup("socklab")
     group.addoption("--socklab-bin", default="build/solutions",
                     help="directory holding NN-name/PROG binaries to grade")
-    group.addoption("--socklab-results", help="write the results as JSON to this file")
+    group.addoption("--socklab-results",
+                    help="append the results to this file as they come, one JSON object a "
+                         "line: {\"planned\": test} for each test to run, then "
+                         "{\"finished\": test} as each one ends")
     group.addoption("--socklab-wrapper", default="",
                     help="command to run each program under test with (e.g. valgrind)")
     group.addoption("--socklab-hidden", action="store_true",
@@ -54,6 +57,8 @@ def parse_shard(text):
 
 
 def pytest_configure(config):
+    global _config
+    _config = config
     for line in ("points(n): points the test is worth",
                  "netns: needs network namespaces beyond a private loopback",
                  "hidden: an instructor-only test",
@@ -75,6 +80,33 @@ def pytest_collection_modifyitems(config, items):
         mine = my_share(items, known, shard, shards)
         config.hook.pytest_deselected(items=[item for item in items if item not in mine])
         items[:] = mine
+
+
+def pytest_collection_finish(session):
+    """Every test this process will run, as planned (after -k and the sharing)."""
+    for item in session.items:
+        _record(session.config, "planned", planned_result(item))
+
+
+def planned_result(item):
+    """The TestResult of a test not run yet: what it is, where, and its points."""
+    points = item.get_closest_marker("points")
+    info = lab_info(item)
+    return TestResult(nodeid=item.nodeid, name=item.nodeid.split("::")[-1], lab=lab_of(item),
+                      index=getattr(item, "socklab_index", 0),
+                      max=points.args[0] if points else 0,
+                      hidden=item.get_closest_marker("hidden") is not None,
+                      outcome="not_run",
+                      tags=[info.key, *topics_of(info.package)] if info else [])
+
+
+def _record(config, event, result):
+    """Append one event to the results file at once, so that a grader stopped at
+    its time budget still leaves every finished test behind (runner.py)."""
+    path = config.getoption("--socklab-results")
+    if path:
+        with open(path, "a") as out:
+            out.write(json.dumps({event: asdict(result)}) + "\n")
 
 
 _LABS = {}  # package directory -> LabInfo
@@ -149,12 +181,9 @@ def pytest_runtest_makereport(item, call):
     """Put what the results need on each phase's report, as a user property."""
     outcome = yield
     report = outcome.get_result()
-    points = item.get_closest_marker("points")
-    info = lab_info(item)
-    details = {"lab": lab_of(item), "max": points.args[0] if points else 0,
-               "hidden": item.get_closest_marker("hidden") is not None,
-               "index": getattr(item, "socklab_index", 0),
-               "tags": [info.key, *topics_of(info.package)] if info else []}
+    planned = planned_result(item)
+    details = {"lab": planned.lab, "max": planned.max, "hidden": planned.hidden,
+               "index": planned.index, "tags": planned.tags}
     if report.failed and call.excinfo is not None:
         details["feedback"] = feedback_for(item, call.excinfo)
     world = getattr(item, "socklab_lab", None)
@@ -185,7 +214,8 @@ def feedback_for(item, excinfo):
 
 
 def pytest_runtest_logreport(report):
-    """Fold each phase into one TestResult: passed only if every phase passed."""
+    """Fold each phase into one TestResult: passed only if every phase passed.
+    The teardown phase ends the test: its result goes to the results file."""
     details = dict(report.user_properties).get(SOCKLAB_PROPERTY)
     if details is None:
         return
@@ -203,6 +233,8 @@ def pytest_runtest_logreport(report):
     elif report.failed and result.outcome != "failed":
         result.outcome = "failed"
         result.feedback = details.get("feedback") or safe_block(str(report.longrepr))
+    if report.when == "teardown":
+        _record(_config, "finished", result)
 
 
 def _skip_reason(report):
@@ -214,12 +246,4 @@ def _skip_reason(report):
 
 SOCKLAB_PROPERTY = "socklab"
 _results = {}  # nodeid -> TestResult, in the order tests first reported
-
-
-def pytest_sessionfinish(session):
-    """Write the results file the runner reads: a list of TestResult objects."""
-    path = session.config.getoption("--socklab-results")
-    if path:
-        ordered = sorted(_results.values(), key=lambda r: (r.lab, r.index))
-        with open(path, "w") as out:
-            json.dump({"tests": [asdict(result) for result in ordered]}, out, indent=1)
+_config = None  # the session's config, for _record from report hooks

@@ -21,11 +21,13 @@ LAB_TIME_LIMIT = 600
 DURATIONS = os.path.join(ROOT, "build", "test-durations.json")
 
 
-def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=()):
+def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=(), deadline=None):
     """Run the graded tests of labs against the binaries in bin_dir: one LabResult
     per lab. The tests are shared among up to `jobs` pytest processes (tests wait
     on the network far more than they compute, so more processes than CPUs pay
-    off), longest first by the durations kept from earlier runs."""
+    off), longest first by the durations kept from earlier runs. At `deadline`
+    (time.monotonic()), if given, grading stops: every test that finished keeps
+    its result, and the others are reported with the outcome "not_run"."""
     # A process costs about half a second to start: a few tests do not pay for many.
     shards = max(1, min(jobs, 1 + 2 * len(labs)))
     with tempfile.TemporaryDirectory(prefix="socklab-") as scratch:
@@ -53,39 +55,74 @@ def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=()):
                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
             runs.append((proc, results_path))
         limit = scaled(LAB_TIME_LIMIT) * max(1, len(labs) / shards)
-        deadline = time.monotonic() + limit
-        tests, problems = [], []
+        started = time.monotonic()
+        own_deadline = started + limit
+        budget = deadline is not None and deadline < own_deadline
+        deadline = min(deadline, own_deadline) if deadline is not None else own_deadline
+        if budget:
+            stopped = (f"grading stopped when its time budget ran out "
+                       f"({deadline - started:.0f} s for the tests)")
+        else:
+            stopped = f"the grader did not finish within {limit:.0f} s and was stopped"
+        tests, problems = [], {}
         for proc, results_path in runs:
-            problem, found = _finish(proc, results_path, deadline, limit)
+            problem, found = _finish(proc, results_path, deadline, stopped)
             tests += found
             if problem:
-                problems.append(problem)
+                problems[problem] = None
     by_lab = {lab.number: lab_result_for(lab) for lab in labs}
     for test in sorted(tests, key=lambda t: (t.lab, t.index)):
         by_lab[test.lab].tests.append(test)
     for result in by_lab.values():
-        result.problem = "\n".join(problems)
+        # A stop at the time budget concerns the labs it left tests of; any other
+        # trouble of a pytest process may concern any lab it ran.
+        result.problem = "\n".join(problem for problem in problems if problem != stopped or
+                                   any(t.outcome == "not_run" for t in result.tests))
     remember_durations(DURATIONS, tests)
     return list(by_lab.values())
 
 
-def _finish(proc, results_path, deadline, limit):
-    """Wait for one pytest process; (problem or "", its test results)."""
+def read_results(path):
+    """The tests of one pytest process's results file: each finished test as it
+    ended, and each planned one that never finished as not run. A line cut short
+    by a kill is ignored."""
+    planned, finished = {}, {}
+    try:
+        with open(path) as results:
+            for line in results:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                for kind, fields in event.items():
+                    test = test_from_json(fields)
+                    (planned if kind == "planned" else finished)[test.nodeid] = test
+    except OSError:
+        pass
+    return [finished.get(nodeid, test) for nodeid, test in {**planned, **finished}.items()]
+
+
+def _finish(proc, results_path, deadline, stopped):
+    """Wait for one pytest process until deadline; (problem or "", its test
+    results). When stopped, its tests that did not finish are not_run."""
     try:
         log, _ = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        return f"the grader did not finish within {limit:.0f} s and was stopped", []
-    try:
-        with open(results_path) as results:
-            tests = [test_from_json(test) for test in json.load(results)["tests"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        tests = []
+        tests = read_results(results_path)
+        for test in tests:
+            if test.outcome == "not_run":
+                test.feedback = f"Not graded: {stopped}, before this test finished."
+        return stopped, tests
+    tests = read_results(results_path)
+    unfinished = [test for test in tests if test.outcome == "not_run"]
     # pytest: 0 all passed, 1 some failed, 5 none collected (a share may be empty);
     # anything else is the grader's own trouble, never to pass for a student's failure.
-    if proc.returncode not in (0, 1, 5) or (not tests and proc.returncode != 5):
+    if proc.returncode not in (0, 1, 5) or (not tests and proc.returncode != 5) or unfinished:
         tail = "\n".join(log.splitlines()[-30:])
+        for test in unfinished:
+            test.feedback = "Not graded: the grader failed before this test finished."
         return f"the grader failed (pytest exit {proc.returncode}):\n{tail}", tests
     return "", tests
 
