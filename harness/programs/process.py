@@ -101,6 +101,27 @@ class Program:
     def pid(self):
         return self._proc.pid
 
+    def cpu_seconds(self):
+        """CPU time (user + system, in seconds) used so far by the live processes of
+        the program's session: the program, its sandbox and any children it forked.
+        A test that expects the program to block (in poll, recv, accept) compares
+        this before and after a quiet interval: a busy-waiting program burns the
+        whole interval, a blocked one next to nothing."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            # after the command name: state, ppid, pgrp, session, ... utime(12) stime(13)
+            if int(fields[3]) == self._proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
     def expect(self, pattern, timeout=2.0, stream="stdout", hint=None):
         """Wait for the next line on stream matching pattern (a regex, fullmatch).
 
