@@ -128,7 +128,7 @@ def run(argv):
                          wrapper=args.wrapper, extra_args=["-k", args.test] if args.test else [],
                          deadline=started + args.budget if args.budget else None)
     for lab, result, built in zip(labs, results, builds):
-        result.built = built.ok
+        result.built, result.ignored = built.ok, built.ignored
         result.submitted = impl.kind != "submission" or impl.submitted(lab)
     report = Report(results, impl.describe(), time.monotonic() - started, backend, note)
     write_report(args.format, report, args.output)

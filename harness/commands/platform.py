@@ -27,7 +27,7 @@ import zipfile
 
 from harness import catalog
 from harness.catalog import ROOT
-from harness.programs.build import MAX_SOURCE_BYTES, stage_sources
+from harness.programs.staging import MAX_SOURCE_BYTES, stage_sources
 
 # Each platform's limit on one grading job, and the budget grading gets within it:
 # building, starting up and writing results need the rest.

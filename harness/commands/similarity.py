@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 
 from harness.catalog import ROOT
-from harness.programs.build import stage_sources
+from harness.programs.staging import stage_sources
 
 SIM = "sim_c"
 # Fewer tokens of one's own than this in a lab, and there is nothing to compare.

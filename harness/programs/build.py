@@ -16,7 +16,6 @@ import concurrent.futures
 import glob
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from harness import catalog
 from harness.catalog import ROOT
 from harness.errors import HarnessError, SetupError
+from harness.programs.staging import stage_sources
 
 CC = os.environ.get("CC", "cc")
 WARNINGS = ["-std=c11", "-Wall", "-Wextra", "-Wpedantic"]
@@ -38,7 +38,6 @@ COMMON_SOURCES = [os.path.join(COMMON, "socklab.c")]
 # How long one compiler run may take before it is stopped (a submission can make
 # the compiler work for ever: a huge include, a template of macros).
 COMPILE_TIMEOUT = 60
-MAX_SOURCE_BYTES = 1024 * 1024
 FAILED_MARK = "build-failed"  # holds the compiler's output when a lab's build fails
 TOOLS = os.path.join(ROOT, "build", "harness")
 
@@ -59,6 +58,7 @@ class LabBuild:
     ok: bool
     output: str = ""                         # what the compiler said
     programs: dict = field(default_factory=dict)  # name -> path of the binary
+    ignored: list = field(default_factory=list)   # what staging left out, for the student
 
 
 # -- one compiler run ------------------------------------------------------------------
@@ -254,42 +254,13 @@ class Implementation:
 
     def build_lab(self, lab):
         """Stage (for a submission) and compile one lab; a LabBuild."""
+        ignored = []
         if self.kind == "submission":
-            stage_sources(self.source, self.tree, lab)
-        return build_lab_programs(self.tree, self.bin_dir, lab, self.flavour,
-                                  force=self.kind == "submission")
-
-
-def stage_sources(source, tree, lab):
-    """Copy the C sources of one lab from a submission into tree/NN-name/.
-
-    Accepted layouts: a copy of the repository (labs/NN-name/*.c), the lab
-    directories themselves (NN-name/*.c), or loose files (PROG.c anywhere, as
-    Gradescope delivers them). Symlinks and oversized files are never followed.
-    """
-    destination = os.path.join(tree, lab.directory)
-    shutil.rmtree(destination, ignore_errors=True)
-    os.makedirs(destination)
-    for candidate in (os.path.join(source, "labs", lab.directory),
-                      os.path.join(source, lab.directory)):
-        if os.path.isdir(candidate) and not os.path.islink(candidate):
-            _copy_sources(glob.glob(os.path.join(candidate, "*.[ch]")), destination)
-            return
-    for program in lab.programs:
-        main = sorted(glob.glob(os.path.join(source, "**", f"{program}.c"), recursive=True))
-        if main:
-            folder = os.path.dirname(main[0])
-            _copy_sources(glob.glob(os.path.join(folder, "*.[ch]")), destination)
-            return
-
-
-def _copy_sources(paths, destination):
-    for path in paths:
-        if os.path.islink(path) or not os.path.isfile(path):
-            continue
-        if os.path.getsize(path) > MAX_SOURCE_BYTES:
-            continue
-        shutil.copyfile(path, os.path.join(destination, os.path.basename(path)))
+            ignored = stage_sources(self.source, self.tree, lab).ignored
+        built = build_lab_programs(self.tree, self.bin_dir, lab, self.flavour,
+                                   force=self.kind == "submission")
+        built.ignored = ignored
+        return built
 
 
 # -- the command line (make, make unit) ------------------------------------------------------

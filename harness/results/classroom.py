@@ -21,7 +21,9 @@ STATUS = {"passed": "pass", "failed": "fail", "skipped": "error", "not_run": "er
 def as_classroom(report):
     """The reporter's runner result: {"version": 1, "status", "max_score",
     "tests": [{"name", "status", "score", "message", "test_code", "filename",
-    "line_no", "duration"}]}, durations in milliseconds as the command grader's."""
+    "line_no", "duration"}]}, durations in milliseconds as the command grader's.
+    Every text in it is safe (report.safe()); what staging ignored is in the log."""
+    report = report.safe()
     tests = []
     for lab in report.labs:
         for test in lab.tests:

@@ -34,6 +34,8 @@ def lab_line(result):
     not_run = [test for test in visible if test.outcome == "not_run"]
     if not_run:
         text += f" ({len(not_run)} tests not graded, see below)"
+    for note in result.ignored:
+        text += f"\n  - {escape(note)}"
     return text
 
 
@@ -96,7 +98,8 @@ def lab_cases(result):
 def as_gradescope(report):
     """Gradescope's results.json object: top-level score, execution_time, output
     (Markdown) and extra_data; per test name, number, score, max_score, status,
-    output (Markdown), tags and visibility."""
+    output (Markdown), tags and visibility. Every text in it is safe (report.safe())."""
+    report = report.safe()
     tests = [case for result in report.labs for case in lab_cases(result)]
     visible = [test for test in report.tests() if not test.hidden]
     lines = [f"- {lab_line(result)}" for result in report.labs]

@@ -8,7 +8,9 @@ JSON schema below (harness/README.md documents it) is what `--format json`
 prints, what the pytest processes hand back, and what a class run keeps per
 student.
 """
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+
+from harness.results.text import safe_text
 
 SCHEMA_VERSION = 2
 
@@ -62,6 +64,7 @@ class LabResult:
     built: bool = True           # every program compiled
     submitted: bool = True       # a submission had sources for this lab
     problem: str = ""            # why the grader could not grade (not the student's fault)
+    ignored: list = field(default_factory=list)  # what staging left out and why (safe text)
 
     @property
     def title(self):
@@ -112,6 +115,25 @@ class Report:
     def tests(self):
         return [test for lab in self.labs for test in lab.tests]
 
+    def safe(self):
+        """A copy with every text made safe to show (results/text.py), whoever
+        filled it in: each renderer shows this copy only."""
+        def texts(values):
+            return [safe_text(value) for value in values]
+
+        labs = [replace(lab, number=safe_text(lab.number), name=safe_text(lab.name),
+                        programs=texts(lab.programs), problem=safe_text(lab.problem),
+                        ignored=texts(lab.ignored),
+                        tests=[replace(test, nodeid=safe_text(test.nodeid),
+                                       name=safe_text(test.name),
+                                       feedback=safe_text(test.feedback),
+                                       symptoms=texts(test.symptoms), tags=texts(test.tags))
+                               for test in lab.tests])
+                for lab in self.labs]
+        return replace(self, labs=labs, implementation=safe_text(self.implementation),
+                       backend=safe_text(self.backend),
+                       backend_note=safe_text(self.backend_note))
+
     def points_with(self, outcome):
         return sum(test.max for test in self.tests() if test.outcome == outcome)
 
@@ -155,7 +177,8 @@ def from_json(data):
     for number, fields in sorted(data["labs"].items()):
         lab = LabResult(number, fields["name"], list(fields["programs"]),
                         [test_from_json(test) for test in fields["tests"]],
-                        fields["built"], fields["submitted"], fields["problem"])
+                        fields["built"], fields["submitted"], fields["problem"],
+                        list(fields.get("ignored", [])))
         labs.append(lab)
     return Report(labs, data["implementation"], data["seconds"], data["backend"],
                   data["backend_note"])

@@ -29,14 +29,16 @@ def test_entry(title, test):
 
 
 def as_prairielearn(report):
-    """PrairieLearn's results object for a Report."""
+    """PrairieLearn's results object for a Report (its safe copy, report.safe())."""
+    report = report.safe()
+    ignored = [f"{lab.title}: {note}" for lab in report.labs for note in lab.ignored]
     built = [lab for lab in report.labs if lab.submitted and lab.built]
     if not built:
         errors = [f"{lab.title}: not submitted" if not lab.submitted else
                   f"{lab.title} did not compile:\n" + (lab.tests[0].feedback if lab.tests
                                                        else lab.problem)
                   for lab in report.labs]
-        return {"gradable": False, "format_errors": errors,
+        return {"gradable": False, "format_errors": errors + ignored,
                 "message": "Nothing could be built, so nothing was graded; this attempt "
                            "does not count."}
     tests = [test_entry(lab.title, test) for lab in report.labs for test in lab.tests]
@@ -54,6 +56,7 @@ def as_prairielearn(report):
                      f"({report.backend_note or 'no lab network'}); please tell your instructor.")
     if report.points_with("not_run"):
         lines.append("Some tests were not graded (each says why); please tell your instructor.")
+    lines += ignored
     return {"gradable": True, "score": round(earned / possible, 4) if possible else 0.0,
             "message": "\n".join(lines), "tests": tests}
 

@@ -5,8 +5,10 @@ bidirectional overrides, a megabyte on one line); what reaches a report is one
 printable line per line, of bounded length, saying how much was cut."""
 import unicodedata
 
-LINE_LIMIT = 200     # characters of one line of feedback
-FEEDBACK_LIMIT = 12000  # characters of one test's whole feedback
+LINE_LIMIT = 200        # characters of one line of feedback
+FEEDBACK_LINES = 120    # lines of one test's whole feedback
+FEEDBACK_BYTES = 12000  # bytes (UTF-8) of one test's whole feedback
+MARKER_ROOM = 40        # what a cut adds: "… [123456789 more characters]"
 
 _NAMED = {"\t": "\\t", "\r": "\\r", "\n": "\\n", "\x1b": "\\e"}
 
@@ -33,7 +35,7 @@ def cut(line, limit=LINE_LIMIT):
     """line, or its first limit characters and how many more there were."""
     if len(line) <= limit:
         return line
-    return f"{line[:limit]}… ({len(line) - limit} more characters)"
+    return f"{line[:limit]}… [{len(line) - limit} more characters]"
 
 
 def safe_line(text, limit=LINE_LIMIT):
@@ -41,13 +43,25 @@ def safe_line(text, limit=LINE_LIMIT):
     return cut(printable(text), limit)
 
 
-def safe_block(text, limit=FEEDBACK_LIMIT, line_limit=None):
-    """Several lines of text (feedback), each escaped; long lines cut when
-    line_limit is given, and the whole cut at limit characters."""
-    lines = [printable(line) for line in str(text).split("\n")]
-    if line_limit:
-        lines = [cut(line, line_limit) for line in lines]
+def safe_block(text, limit=FEEDBACK_BYTES, line_limit=LINE_LIMIT, max_lines=FEEDBACK_LINES):
+    """Several lines of untrusted text (feedback): each line escaped and cut at
+    line_limit characters, at most max_lines lines and limit bytes (UTF-8) in
+    all, each cut saying how much it left out. Safe text stays as it is (a line
+    already cut is under line_limit + MARKER_ROOM), so renderers may apply it
+    again to whatever they show."""
+    lines = [cut(printable(line), line_limit) for line in str(text).split("\n")]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + [f"… [{len(lines) - max_lines} more lines]"]
     block = "\n".join(lines)
-    if len(block) > limit:
-        block = block[:limit] + f"\n… ({len(block) - limit} more characters of feedback)"
+    encoded = block.encode()
+    if len(encoded) > limit:
+        kept = encoded[:limit].decode(errors="ignore")
+        block = kept + f"\n… [{len(encoded) - len(kept.encode())} more bytes of feedback]"
     return block
+
+
+def safe_text(text):
+    """Text a renderer shows from the results model, whatever wrote it: made
+    safe again (a no-op on text that already is), with room for cut markers."""
+    return safe_block(text, limit=FEEDBACK_BYTES + MARKER_ROOM,
+                      line_limit=LINE_LIMIT + MARKER_ROOM, max_lines=FEEDBACK_LINES + 1)
