@@ -23,7 +23,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 
-from harness.results.text import safe_line
+from harness.results.text import cut, printable
 from harness.timeouts import scaled
 
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\.[ch]")
@@ -64,8 +64,10 @@ class Staged:
 
 
 def shown(path):
-    """A submission's path, as safe text between backquotes."""
-    return "`" + safe_line(path, 120).replace("`", "\\`") + "`"
+    """A submission's path, as safe text between backquotes; anything but ASCII
+    escaped too (a name that looks right may hold a Cyrillic letter)."""
+    text = printable(path).replace("`", "\\`").encode("ascii", "backslashreplace")
+    return "`" + cut(text.decode("ascii"), 120) + "`"
 
 
 class Walk:

@@ -3,6 +3,7 @@ terminal, in JSON, in XML, on a web page. A student program may print anything
 (escape sequences that move the cursor and redraw a forged total, NUL bytes,
 bidirectional overrides, a megabyte on one line); what reaches a report is one
 printable line per line, of bounded length, saying how much was cut."""
+import re
 import unicodedata
 
 LINE_LIMIT = 200        # characters of one line of feedback
@@ -10,6 +11,7 @@ FEEDBACK_LINES = 120    # lines of one test's whole feedback
 FEEDBACK_BYTES = 12000  # bytes (UTF-8) of one test's whole feedback
 MARKER_ROOM = 40        # what a cut adds: "… [123456789 more characters]"
 
+_MARKER = re.compile(r"… \[\d+ more characters\]\Z")
 _NAMED = {"\t": "\\t", "\r": "\\r", "\n": "\\n", "\x1b": "\\e"}
 
 
@@ -32,8 +34,13 @@ def printable(text):
 
 
 def cut(line, limit=LINE_LIMIT):
-    """line, or its first limit characters and how many more there were."""
+    """line, or its first limit characters and how many more there were. A line
+    cut before (and then maybe indented) is left as it is, so the count it
+    gives stays the true one."""
     if len(line) <= limit:
+        return line
+    marker = _MARKER.search(line)
+    if marker and marker.start() <= limit + MARKER_ROOM:
         return line
     return f"{line[:limit]}… [{len(line) - limit} more characters]"
 
