@@ -27,7 +27,7 @@ import zipfile
 
 from harness import catalog
 from harness.catalog import ROOT
-from harness.programs.staging import MAX_SOURCE_BYTES, stage_sources
+from harness.programs.staging import MAX_SOURCE_BYTES, copy_sources_tree, stage_sources
 
 # Each platform's limit on one grading job, and the budget grading gets within it:
 # building, starting up and writing results need the rest.
@@ -44,17 +44,9 @@ MAX_MEMBERS = 200
 
 
 def c_sources_from(source, dest):
-    """Copy only the regular *.c and *.h files under source into dest, in their
-    folders (no links, nothing oversized)."""
-    for folder, subfolders, names in os.walk(source):
-        subfolders[:] = [d for d in subfolders if not os.path.islink(os.path.join(folder, d))]
-        for name in names:
-            path = os.path.join(folder, name)
-            if (name.endswith((".c", ".h")) and not os.path.islink(path)
-                    and os.path.isfile(path) and os.path.getsize(path) <= MAX_SOURCE_BYTES):
-                target = os.path.join(dest, os.path.relpath(path, source))
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                shutil.copyfile(path, target)
+    """Copy the *.c and *.h files under source into dest, in their folders, and its
+    links as links (staging names them to the student), within staging's bounds."""
+    copy_sources_tree(source, dest)
 
 
 def unpack_c_sources(archive, dest):

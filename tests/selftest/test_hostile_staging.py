@@ -130,6 +130,20 @@ def test_a_walk_past_its_deadline_stops_and_says_so(attacks, tmp_path):
                               "looking through it took too long"]
 
 
+def test_platform_copy_keeps_links_as_links_for_staging_to_name(attacks, tmp_path):
+    """Gradescope's and PrairieLearn's first copy: sources and links, never a
+    link's target; staging the copy then names the links to the student."""
+    _, made = attacks
+    copy = tmp_path / "copy"
+    staging.copy_sources_tree(made["links-to-solutions"], str(copy))
+    assert os.path.islink(copy / "01-udp-local") and os.path.islink(copy / "labs" / "01-udp-local")
+    staged = staging.stage_sources(str(copy), str(tmp_path / "tree"), LAB)
+    assert staged.taken == [] and "ignored `01-udp-local`: a link (links are never " \
+        "followed)" in staged.ignored
+    fifo = staging.copy_sources_tree(made["fifo-sources"], str(tmp_path / "fifo"))
+    assert fifo.taken == [] and len(fifo.ignored) == 2
+
+
 @pytest.mark.parametrize("layout", ["labs/01-udp-local", "01-udp-local", "loose/nested"])
 def test_honest_sources_are_staged_in_every_layout(tmp_path, layout):
     solution = os.path.join(ROOT, "solutions", "01-udp-local")
