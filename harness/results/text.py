@@ -45,6 +45,23 @@ def cut(line, limit=LINE_LIMIT):
     return f"{line[:limit]}… [{len(line) - limit} more characters]"
 
 
+def fold(line, limit=LINE_LIMIT, pieces=3):
+    """A long line of words as up to pieces lines of at most limit characters,
+    broken at spaces (continuations indented two more), the last one cut with its
+    count: a grader's hint stays whole, a megabyte of output does not."""
+    if len(line) <= limit or (_MARKER.search(line) and cut(line, limit) == line):
+        return [line]
+    indent = line[:len(line) - len(line.lstrip(" "))]
+    folded, rest = [], line
+    while len(rest) > limit and len(folded) < pieces - 1:
+        at = rest.rfind(" ", len(rest) - len(rest.lstrip(" ")) + 1, limit + 1)
+        if at == -1:
+            break
+        folded.append(rest[:at])
+        rest = indent + "  " + rest[at + 1:]
+    return folded + [cut(rest, limit)]
+
+
 def safe_line(text, limit=LINE_LIMIT):
     """One line of untrusted text, escaped and cut."""
     return cut(printable(text), limit)
@@ -56,7 +73,7 @@ def safe_block(text, limit=FEEDBACK_BYTES, line_limit=LINE_LIMIT, max_lines=FEED
     all, each cut saying how much it left out. Safe text stays as it is (a line
     already cut is under line_limit + MARKER_ROOM), so renderers may apply it
     again to whatever they show."""
-    lines = [cut(printable(line), line_limit) for line in str(text).split("\n")]
+    lines = [piece for line in str(text).split("\n") for piece in fold(printable(line), line_limit)]
     if len(lines) > max_lines:
         lines = lines[:max_lines] + [f"… [{len(lines) - max_lines} more lines]"]
     block = "\n".join(lines)

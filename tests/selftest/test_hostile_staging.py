@@ -8,6 +8,7 @@ honest work in any layout keeps its marks; every report stays valid and safe."""
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from harness import catalog  # noqa: E402
 from harness.programs import staging  # noqa: E402
 from harness.results import RENDERERS  # noqa: E402
 from harness.results import model  # noqa: E402
-from harness.results.text import LINE_LIMIT, MARKER_ROOM  # noqa: E402
+from harness.results.text import FEEDBACK_LINES, LINE_LIMIT, MARKER_ROOM, safe_block  # noqa: E402
 
 LAB = catalog.by_number("01")
 HANG_GUARD = 300  # seconds: only so that a staging that hangs fails instead of hanging
@@ -156,6 +157,20 @@ def test_honest_sources_are_staged_in_every_layout(tmp_path, layout):
     for name in sources:
         assert (tmp_path / "tree" / LAB.directory / name).read_bytes() == \
             open(os.path.join(solution, name), "rb").read()
+
+
+def test_feedback_lines_are_folded_or_cut_with_their_true_count():
+    hint = "Hint: " + " ".join(f"word{number}" for number in range(60))
+    folded = safe_block(hint).splitlines()
+    assert len(folded) > 1 and all(len(line) <= LINE_LIMIT for line in folded)
+    assert " ".join(line.strip() for line in folded) == hint
+    flood = safe_block("  stdout| " + "A" * 1_000_000)
+    shown, more = re.fullmatch(r"(?s)(.*)… \[(\d+) more characters\]", flood).groups()
+    assert shown.count("A") + int(more) == 1_000_000, flood[-80:]
+    assert all(len(line) <= LINE_LIMIT for line in shown.splitlines())
+    assert safe_block(flood) == flood and safe_block("\n".join(folded)) == "\n".join(folded)
+    many = safe_block("\n".join(["line"] * 1000)).splitlines()
+    assert len(many) == FEEDBACK_LINES + 1 and many[-1] == f"… [{1000 - FEEDBACK_LINES} more lines]"
 
 
 # -- graded end to end --------------------------------------------------------------------
