@@ -283,6 +283,8 @@ def _read_source(walk, folder_fd, name):
             return None, "not a regular file"
         if not walk.inside(fd):
             return None, "not inside the submission"
+        if info.st_nlink > 1:  # the same file under another name, maybe outside
+            return None, "a hard link (its other names may be anywhere)"
         if info.st_size > MAX_SOURCE_BYTES:
             return None, f"larger than {MAX_SOURCE_BYTES >> 20} MiB"
         chunks, size = [], 0

@@ -1,7 +1,7 @@
 """Hostile submissions that git cannot hold, or that point at this machine's own
 files: links (to solutions/, to another student's folder, to a grader file, in
-loops), a FIFO named like a source, a huge file, thousands of files, deep
-nesting, and names with control characters. Each attack lays out one submission
+loops), a hard link, a FIFO named like a source, a huge file, thousands of files,
+deep nesting, and names with control characters. Each attack lays out one submission
 folder for lab 01; tests/selftest/test_hostile_staging.py grades them.
 
     python3 tests/hostile/staging_attacks.py DIR    lays out every one in DIR/NAME
@@ -48,6 +48,19 @@ def links_to_grader_files(folder):
     os.symlink(os.path.join(ROOT, "solutions", LAB, PROGRAM), os.path.join(lab, PROGRAM))
     hidden = os.path.join(ROOT, "harness", "labs", "lab01_udp_local", "test_hidden.py")
     os.symlink(hidden, os.path.join(lab, "hidden.h"))
+
+
+def hard_link_to_a_grader_file(folder):
+    """The program is a hard link to a grader file (where one can be made: the
+    same file system, and a kernel that lets this user link to it)."""
+    lab = os.path.join(folder, LAB)
+    os.makedirs(lab)
+    try:
+        os.link(os.path.join(ROOT, "solutions", LAB, PROGRAM), os.path.join(lab, PROGRAM))
+    except OSError:  # another file system: a hard link between two of its own files
+        with open(os.path.join(lab, "copy.c"), "w") as source:
+            source.write(NEVER_BUILT)
+        os.link(os.path.join(lab, "copy.c"), os.path.join(lab, PROGRAM))
 
 
 def link_loops(folder):
@@ -109,7 +122,8 @@ def control_names(folder):
 
 
 ATTACKS = {function.__name__.replace("_", "-"): function for function in (
-    links_to_solutions, links_to_another_student, links_to_grader_files, link_loops,
+    links_to_solutions, links_to_another_student, links_to_grader_files,
+    hard_link_to_a_grader_file, link_loops,
     fifo_sources, huge_source, many_files, deep_nesting, control_names)}
 
 

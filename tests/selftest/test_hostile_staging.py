@@ -79,6 +79,7 @@ EXPECTED = {
     "links-to-solutions": ([], "a link"),
     "links-to-another-student": ([], "a link"),
     "links-to-grader-files": ([], "a link"),
+    "hard-link-to-a-grader-file": ([], "a hard link"),
     "link-loops": (["udp_local.c"], "a link"),
     "fifo-sources": ([], "not a regular file"),
     "huge-source": ([], "larger than 1 MiB"),
