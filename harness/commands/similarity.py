@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from harness.catalog import ROOT
 from harness.programs.staging import stage_sources
+from harness.results.text import printable
 
 SIM = "sim_c"
 # Fewer tokens of one's own than this in a lab, and there is nothing to compare.
@@ -122,5 +123,8 @@ def write_evidence(pairs, folder):
         if not pairs:
             out.write("No pairs of similar submissions.\n")
         for pair in pairs:
-            out.write(f"== lab {pair.lab}: {pair.percent}% of {pair.first}'s own code is also "
-                      f"in {pair.second}'s\n{pair.evidence}\n")
+            # Students' code and names, escaped but for tabs: it is read on a terminal.
+            evidence = "\n".join("\t".join(map(printable, line.split("\t")))
+                                 for line in pair.evidence.split("\n"))
+            out.write(f"== lab {pair.lab}: {pair.percent}% of {printable(pair.first)}'s own "
+                      f"code is also in {printable(pair.second)}'s\n{evidence}\n")
