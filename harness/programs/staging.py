@@ -7,8 +7,8 @@ Only regular files whose names a person writes (letters, digits, `_` and `-`, th
 to its parent's descriptor with O_NOFOLLOW, so a link to solutions/, to another
 student's folder or to itself is named and never entered, and no loop can form;
 every file is opened the same way, without blocking (a FIFO named x.c is not even
-opened), and its descriptor is checked to be a regular file inside the submission
-before a byte is read. The walk is bounded in depth, entries, bytes and time.
+opened), and its descriptor is checked to be a regular file inside the submission,
+with no other name (a hard link), before a byte is read. The walk is bounded in depth, entries, bytes and time.
 Everything not taken that a student may have meant as a source is named back to
 them, with the reason, as safe text (LabResult.ignored).
 
@@ -16,6 +16,7 @@ Accepted layouts: a copy of the repository (labs/NN-name/*.c), the lab folders
 themselves (NN-name/*.c), or loose files (PROG.c anywhere, as Gradescope delivers
 them: the folder of the first PROG.c found is the lab's).
 """
+import errno
 import os
 import re
 import shutil
@@ -44,7 +45,7 @@ _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 class Staged:
     """What staging took and what it left, for the student."""
     taken: list = field(default_factory=list)    # file names copied into the lab's folder
-    ignored: list = field(default_factory=list)  # safe sentences: "ignored link `x.c`"
+    ignored: list = field(default_factory=list)  # safe sentences: "ignored `x.c`: a link …"
     _more: int = 0                               # ignored entries past MAX_NOTES
 
     def ignore(self, path, reason):
@@ -199,9 +200,9 @@ def _fd_path(fd):
 
 
 def _why_not_opened(error, what):
-    if error.errno == 40:  # ELOOP: O_NOFOLLOW met a link
+    if error.errno == errno.ELOOP:  # O_NOFOLLOW met a link
         return "a link (links are never followed)"
-    if error.errno == 20:  # ENOTDIR
+    if error.errno == errno.ENOTDIR:
         return f"not a {what}"
     return f"could not be read ({os.strerror(error.errno)})"
 
