@@ -41,7 +41,8 @@ def ensure_built():
     return build_tool(SOURCE, "sandbox", "-std=c11", "-Wall", "-Wextra")
 
 
-def command(events=None, open_files=None, net_raw=False, binds=(), writable=(), map_ids=False):
+def command(events=None, open_files=None, net_raw=False, binds=(), writable=(), map_ids=False,
+            chdir=None, memory_mib=None, env=None):
     """The prefix that runs a program in the sandbox ([] when it is switched off).
 
     events: a file the sandbox appends what it did to the program to (one line
@@ -70,6 +71,12 @@ def command(events=None, open_files=None, net_raw=False, binds=(), writable=(), 
         prefix += ["--bind", f"{source}:{target}"]
     for folder in writable:
         prefix += ["--writable", folder]
+    if chdir:
+        prefix += ["--chdir", chdir]
+    if memory_mib:
+        prefix += ["--memory", str(memory_mib)]
+    for name, value in (env or {}).items():
+        prefix += ["--env", f"{name}={value}"]
     return prefix + ["--"]
 
 
