@@ -137,6 +137,8 @@ def sandboxed_compile(argv, view, scratch, name):
     fence = sandbox.command(binds=list(view), writable=[f"{scratch}:{VIEW_OUT}"],
                             chdir=VIEW_SOURCES, memory_mib=COMPILE_MEMORY_MIB,
                             env={"LC_ALL": "C"})
+    if not fence:  # grade --no-sandbox: the instructor's choice, for every process
+        return [*argv, "-o", os.path.join(scratch, name)]
     return [*fence, *map(inside, argv), "-o", f"{VIEW_OUT}/{name}"]
 
 

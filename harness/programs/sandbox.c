@@ -650,7 +650,7 @@ fixed_environment(void)
 	clearenv();
 	setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", 1);
 	setenv("HOME", isolated ? VIEW_HOME : "/", 1);
-	setenv("TMPDIR", isolated ? "/tmp" : "/nonexistent", 1);
+	setenv("TMPDIR", "/tmp", 1);	/* without a view, the shared one */
 	setenv("LANG", "C.UTF-8", 1);
 	for (i = 0; i < extra_env_count; i++)
 		putenv(extra_env[i]);
