@@ -346,8 +346,12 @@ choose_sources(char **argv)
 		snprintf(path, sizeof path, "/dev/%s", devices[i]);
 		show(path, strdup(path), 1, 0);
 	}
-	if (argv[0][0] == '/' && !in_system_dir(argv[0]))
-		show(argv[0], argv[0], 0, 1);	/* the program's binary, and nothing beside it */
+	/* The program's binary and nothing beside it; and the one a wrapper (valgrind)
+	 * is given: every file named in the command line by its absolute path. */
+	for (i = 0; argv[i]; i++)
+		if (argv[i][0] == '/' && !in_system_dir(argv[i]) &&
+		    stat(argv[i], &info) == 0 && S_ISREG(info.st_mode))
+			show(argv[i], argv[i], 0, 1);
 	for (i = 0; i < binds; i++)
 		show(bind_sources[i], bind_targets[i], 0, 1);
 	for (i = 0; i < writable_count; i++)

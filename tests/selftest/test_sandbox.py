@@ -214,3 +214,13 @@ def test_an_ordinary_user_without_namespaces_is_refused(binary):
     assert result.returncode == 126, result
     assert result.stdout == b"", result.stdout
     assert b"refusing to run the program" in result.stderr and b"own user" in result.stderr
+
+
+def test_a_file_named_on_the_command_line_is_shown_read_only(binary, tmp_path):
+    """As a wrapper (valgrind) is given the program: by its absolute path."""
+    script = tmp_path / "script.sh"
+    script.write_text("echo ran; echo x >> $0 || echo read-only\n")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(script, 0o644)
+    result = run(binary, "lab-root", "sh", str(script))
+    assert result.stdout.split() == [b"ran", b"read-only"], result
