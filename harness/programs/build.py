@@ -16,6 +16,8 @@ import concurrent.futures
 import glob
 import hashlib
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +40,12 @@ COMMON_SOURCES = [os.path.join(COMMON, "socklab.c")]
 # How long one compiler run may take before it is stopped (a submission can make
 # the compiler work for ever: a huge include, a template of macros).
 COMPILE_TIMEOUT = 60
+# A submission's compiler runs in the sandbox with more memory than a program
+# (cc1 maps a lot); `#include "/dev/zero"` still ends there, in a second or two.
+COMPILE_MEMORY_MIB = 1024
+# Where a sandboxed compile sees its inputs and writes its output: fixed paths, so
+# that nothing the compiler says shows where the grader keeps its files.
+VIEW_SOURCES, VIEW_LAB, VIEW_COMMON, VIEW_OUT = "/src", "/lab", "/common", "/out"
 FAILED_MARK = "build-failed"  # holds the compiler's output when a lab's build fails
 TOOLS = os.path.join(ROOT, "build", "harness")
 
@@ -63,26 +71,83 @@ class LabBuild:
 
 # -- one compiler run ------------------------------------------------------------------
 
-def compile_into(output, argv, timeout=COMPILE_TIMEOUT):
+def compile_into(output, argv, timeout=COMPILE_TIMEOUT, view=None):
     """Run the compiler command argv (without -o) so that it writes output: under a
     temporary name, renamed into place only on success, so that graders sharing
-    build/ never run a half-written binary. Returns (ok, what the compiler said)."""
+    build/ never run a half-written binary. Returns (ok, what the compiler said).
+
+    view: for untrusted sources, [(host folder, folder in the view)]: the compiler
+    then runs in the sandbox (harness/programs/sandbox.c) and sees only those
+    folders (read-only), the system's headers and libraries, and /out; argv's
+    paths are rewritten into the view. On timeout the whole process group dies
+    (cc1 and as too, not just the driver)."""
     folder = os.path.dirname(output)
     os.makedirs(folder, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(output)}-")
     os.close(handle)
+    scratch = None
     try:
-        result = subprocess.run([*argv, "-o", partial], capture_output=True, text=True,
-                                errors="replace", timeout=timeout, start_new_session=True)
-        ok, said = result.returncode == 0, result.stdout + result.stderr
-    except subprocess.TimeoutExpired:
-        ok, said = False, f"the compiler took longer than {timeout} s and was stopped"
+        if view is None:
+            command = [*argv, "-o", partial]
+        else:
+            scratch = tempfile.mkdtemp(dir=folder, prefix=".compile-")
+            command = sandboxed_compile(argv, view, scratch, os.path.basename(output))
+        ok, said = run_compiler(command, timeout)
+        if ok and scratch is not None:
+            # Copied into a file of the grader's own: what the sandboxed compiler
+            # wrote (maybe as another user) is never what runs.
+            shutil.copyfile(os.path.join(scratch, os.path.basename(output)), partial)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     if ok:
         os.chmod(partial, 0o755)
         os.replace(partial, output)
     elif os.path.exists(partial):
         os.remove(partial)
     return ok, said
+
+
+def run_compiler(command, timeout):
+    """(ok, output) of command, its whole process group killed past timeout."""
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return False, f"the compiler took longer than {timeout} s and was stopped"
+    return proc.returncode == 0, out.decode("utf-8", errors="replace")
+
+
+def sandboxed_compile(argv, view, scratch, name):
+    """The sandbox command that runs argv with view's folders at their places,
+    scratch writable at /out, and the output in /out/NAME."""
+    from harness.programs import sandbox  # sandbox.py builds itself with build_tool
+    os.chmod(scratch, 0o777)  # the compiler may run as another user (nobody)
+
+    def inside(arg):
+        flag = "-I" if arg.startswith("-I") else ""
+        path = arg[len(flag):]
+        for host, mapped in view:
+            if path == host or path.startswith(host + os.sep):
+                return flag + mapped + path[len(host):]
+        return arg
+
+    fence = sandbox.command(binds=list(view), writable=[f"{scratch}:{VIEW_OUT}"],
+                            chdir=VIEW_SOURCES, memory_mib=COMPILE_MEMORY_MIB,
+                            env={"LC_ALL": "C"})
+    if not fence:  # grade --no-sandbox: the instructor's choice, for every process
+        return [*argv, "-o", os.path.join(scratch, name)]
+    return [*fence, *map(inside, argv), "-o", f"{VIEW_OUT}/{name}"]
+
+
+def submission_view(tree, lab):
+    """The folders a submission's compiler sees: its staged sources, the lab's own
+    skeleton folder (headers, units) and labs/common."""
+    return [(os.path.join(tree, lab.directory), VIEW_SOURCES),
+            (os.path.join(ROOT, "labs", lab.directory), VIEW_LAB), (COMMON, VIEW_COMMON)]
 
 
 def up_to_date(output, inputs):
@@ -140,10 +205,11 @@ def inputs_of(command):
     return sources + headers
 
 
-def build_lab_programs(tree, out, lab, flavour, force=False):
+def build_lab_programs(tree, out, lab, flavour, force=False, sandboxed=False):
     """Compile every program of lab from tree into out/NN-name/; a LabBuild. A
     failure's compiler output is kept in out/NN-name/build-failed, so the graders
-    (other processes) can quote it and never grade an older binary."""
+    (other processes) can quote it and never grade an older binary. sandboxed: the
+    sources are untrusted (a submission): compile in the sandbox."""
     folder = os.path.join(out, lab.directory)
     built = LabBuild(ok=True)
     said = []
@@ -158,7 +224,8 @@ def build_lab_programs(tree, out, lab, flavour, force=False):
         if not force and up_to_date(binary, inputs_of(command)) and \
                 not os.path.exists(os.path.join(folder, FAILED_MARK)):
             continue
-        ok, text = compile_into(binary, command)
+        ok, text = compile_into(binary, command,
+                                view=submission_view(tree, lab) if sandboxed else None)
         if text.strip():
             said.append(text.strip())
         built.ok = built.ok and ok
@@ -258,7 +325,8 @@ class Implementation:
         if self.kind == "submission":
             ignored = stage_sources(self.source, self.tree, lab).ignored
         built = build_lab_programs(self.tree, self.bin_dir, lab, self.flavour,
-                                   force=self.kind == "submission")
+                                   force=self.kind == "submission",
+                                   sandboxed=self.kind == "submission")
         built.ignored = ignored
         return built
 

@@ -8,8 +8,13 @@
  *                 a soft limit below the hard one (a program that raises its own)
  * --net-raw       keep CAP_NET_RAW (raw sockets in the test's network namespace)
  *                 and no other capability
- * --bind SRC:DST  show the file SRC at DST (read-only), e.g. a lab's /etc/hosts
- * --writable DIR  leave DIR writable (a per-test directory shared with peers)
+ * --bind SRC:DST  show the file or directory SRC at DST (read-only), e.g. a lab's
+ *                 /etc/hosts, or a compile's sources at /src
+ * --writable DIR  show DIR writable (a per-test directory shared with peers);
+ *                 SRC:DST shows SRC writable at DST (a compile's /out)
+ * --chdir DIR     start the program in DIR of its view (default /)
+ * --memory MIB    the address-space limit (default MEMORY_LIMIT; a compiler needs more)
+ * --env NAME=VAL  add to the program's fixed environment (nothing is inherited)
  * --map-ids       map the lab root's users and groups one to one into the program's
  *                 user namespace, so the ids the kernel reports to it (SO_PEERCRED,
  *                 stat) are the lab root's and not the overflow id; it keeps no
@@ -17,9 +22,12 @@
  *
  * harness/sandbox.py builds this and says what it does and why; in short, PROG gets
  * limits (CPU, memory, processes, files, output), the lowest CPU priority, its own
- * PID namespace (nothing it leaves behind survives it), a mount namespace in which
- * every file system is read-only, its own user namespace (so RLIMIT_NPROC counts it
- * alone), and, when the grader is the real root, the uid SANDBOX_UID.
+ * PID namespace (nothing it leaves behind survives it), its own IPC namespace, a
+ * file-system view of its own (system libraries, its binary, what the options show,
+ * private /tmp, HOME and /dev/shm; nothing of the grader), a fixed environment, its
+ * own user namespace (so RLIMIT_NPROC counts it alone), and, when the grader is the
+ * real root, the uid SANDBOX_UID. Where no namespace can be made, it runs as
+ * SANDBOX_UID if the grader is root, and not at all otherwise (fail closed).
  *
  * Three processes: this one (the harness's handle: it passes output on, cuts it off
  * past OUTPUT_LIMIT, and exits the way PROG did), an init (PID 1 of the new PID
@@ -38,7 +46,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <limits.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,14 +68,13 @@
 #define NICENESS 19		/* for a program that hogs the CPU (see demote_hogs) */
 #define HOG_CPU_SECONDS 1.0	/* CPU time of all its processes; scaled like CPU_SECONDS */
 #define HOG_CHECK_NS 20000000L	/* how often the init looks */
-#define PRIVATE_TMP "/dev/shm"
-#define TMP_OPTIONS "size=16m,mode=1777"
 
-#define MAX_BINDS 8
+#define MAX_BINDS 16
+#define MAX_ENV 16
 
 static pid_t child = -1;
-static int private_tmp_ready;
 static int own_proc;		/* /proc shows our PID namespace only */
+static int isolated;		/* in namespaces of our own: PID, mount, IPC, view */
 
 /* The options (see the top of the file). */
 static int events_fd = -1;
@@ -74,9 +83,12 @@ static rlim_t open_files_soft = MAX_OPEN_FILES;
 static int keep_net_raw;
 static const char *bind_sources[MAX_BINDS], *bind_targets[MAX_BINDS];
 static int binds;
-static const char *writables[MAX_BINDS];
+static const char *writables[MAX_BINDS], *writable_targets[MAX_BINDS];
 static int writable_count;
 static int map_ids;
+static rlim_t memory_limit = MEMORY_LIMIT;
+static char *extra_env[MAX_ENV];
+static int extra_env_count;
 
 /* Tell the harness what happened to the program: one line in the events file. */
 static void
@@ -92,6 +104,14 @@ static void
 note(const char *what)
 {
 	fprintf(stderr, "sandbox: %s: %s\n", what, strerror(errno));
+}
+
+/* Fail closed: say why the program is not run, and exit 126. */
+static void
+refuse(const char *why)
+{
+	fprintf(stderr, "sandbox: refusing to run the program: %s\n", why);
+	_exit(126);
 }
 
 static void
@@ -114,112 +134,276 @@ catch_stop_signals(void (*handler)(int))
 		sigaction(signums[i], &action, NULL);
 }
 
-/* Undo \040-style escapes of /proc/self/mountinfo in place. */
-static void
-unescape(char *text)
-{
-	char *in = text, *out = text;
+/* The file-system view (see view_paths below): the new root is a tmpfs mounted
+ * over /tmp in our mount namespace, filled with mounts of what the program may see,
+ * then made the root. Sources are opened first (following links as the grader's
+ * own file system resolves them), because mounting the new root hides /tmp. */
+#define VIEW_ROOT "/tmp"
+#define VIEW_SMALL "size=1m,mode=0755"
+#define VIEW_PRIVATE "size=16m,mode=1777"
+#define VIEW_HOME "/home/student"
 
-	while (*in) {
-		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '7' && in[2] && in[3]) {
-			*out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
-			in += 4;
-		} else
-			*out++ = *in++;
-	}
-	*out = '\0';
+/* System directories (a merged /usr makes most of them links, kept as links). */
+static const char *system_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+				    "/libx32", "/etc/alternatives", NULL};
+/* What a program may need of /etc: the dynamic loader's cache, name resolution,
+ * service and protocol names, time zone, users and groups (names only). */
+static const char *etc_files[] = {"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/resolv.conf",
+				  "/etc/hosts", "/etc/host.conf", "/etc/nsswitch.conf",
+				  "/etc/gai.conf", "/etc/services", "/etc/protocols",
+				  "/etc/localtime", "/etc/passwd", "/etc/group", NULL};
+static const char *devices[] = {"null", "zero", "full", "random", "urandom", NULL};
+
+struct shown {
+	int fd;			/* O_PATH of the source, opened before the view hides it */
+	const char *target;
+	int writable;
+};
+
+#define MAX_SHOWN 64
+static struct shown shown[MAX_SHOWN];
+static int shown_count;
+static int system_count;	/* the first ones: system directories and /etc files */
+static const char *start_dir = "/";
+
+/* Why the view could not be built, for the refusal message. */
+static void
+view_failed(const char *what)
+{
+	fprintf(stderr, "sandbox: refusing to run the program: cannot build its file-system "
+		"view (%s: %s)\n", what, strerror(errno));
+	_exit(126);
 }
 
-/* The flags a read-only remount must keep (the parent namespace locked them). */
-static unsigned long
-kept_flags(const char *options)
+/* Remember source (opened now) to show at target; a missing optional one is skipped. */
+static void
+show(const char *source, const char *target, int writable, int required)
 {
-	unsigned long flags = 0;
-	char copy[512], *word, *rest;
+	int fd = open(source, O_PATH | O_CLOEXEC);
 
-	snprintf(copy, sizeof copy, "%s", options);
-	for (word = strtok_r(copy, ",", &rest); word; word = strtok_r(NULL, ",", &rest)) {
-		if (!strcmp(word, "nosuid")) flags |= MS_NOSUID;
-		else if (!strcmp(word, "nodev")) flags |= MS_NODEV;
-		else if (!strcmp(word, "noexec")) flags |= MS_NOEXEC;
-		else if (!strcmp(word, "noatime")) flags |= MS_NOATIME;
-		else if (!strcmp(word, "nodiratime")) flags |= MS_NODIRATIME;
-		else if (!strcmp(word, "relatime")) flags |= MS_RELATIME;
+	if (fd < 0) {
+		if (required)
+			view_failed(source);
+		return;
 	}
+	if (shown_count == MAX_SHOWN) {
+		errno = E2BIG;
+		view_failed(source);
+	}
+	shown[shown_count].fd = fd;
+	shown[shown_count].target = target;
+	shown[shown_count++].writable = writable;
+}
+
+/* mkdir -p of the view's path (VIEW_ROOT + path), every part 0755. */
+static void
+make_dirs(const char *path)
+{
+	char full[PATH_MAX], *slash;
+
+	if (snprintf(full, sizeof full, VIEW_ROOT "%s", path) >= (int)sizeof full) {
+		errno = ENAMETOOLONG;
+		view_failed(path);
+	}
+	for (slash = full + strlen(VIEW_ROOT) + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+		*slash = '\0';
+		if (mkdir(full, 0755) != 0 && errno != EEXIST)
+			view_failed(full);
+		*slash = '/';
+	}
+	if (mkdir(full, 0755) != 0 && errno != EEXIST)
+		view_failed(full);
+}
+
+/* make_dirs of the folder that holds path. */
+static void
+make_dirs_of(const char *path)
+{
+	char parent[PATH_MAX], *slash;
+
+	snprintf(parent, sizeof parent, "%s", path);
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		make_dirs(parent);
+	}
+}
+
+/* The flags a read-only remount must keep (a parent namespace may have locked them). */
+static unsigned long
+kept_flags(int fd)
+{
+	struct statvfs info;
+	unsigned long flags = 0;
+
+	if (fstatvfs(fd, &info) != 0)
+		return 0;
+	if (info.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+	if (info.f_flag & ST_NODEV) flags |= MS_NODEV;
+	if (info.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+	if (info.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+	if (info.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+	if (info.f_flag & ST_RELATIME) flags |= MS_RELATIME;
 	return flags;
 }
 
-/* Is target one of the --writable directories? */
-static int
-is_writable(const char *target)
+/* Mount one remembered source at its target in the view. */
+static void
+mount_shown(const struct shown *item)
 {
+	char source[64], target[PATH_MAX];
+	struct stat info;
+	int fd;
+
+	snprintf(source, sizeof source, "/proc/self/fd/%d", item->fd);
+	snprintf(target, sizeof target, VIEW_ROOT "%s", item->target);
+	if (fstat(item->fd, &info) != 0)
+		view_failed(item->target);
+	if (S_ISDIR(info.st_mode)) {
+		make_dirs(item->target);
+	} else {
+		make_dirs_of(item->target);
+		/* a file shown already (a lab's own /etc/hosts over the system's) is mounted over */
+		if (lstat(target, &info) != 0 &&
+		    (fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644)) >= 0)
+			close(fd);
+	}
+	if (mount(source, target, NULL, MS_BIND, NULL) != 0)
+		view_failed(item->target);
+	if (!item->writable &&
+	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(item->fd),
+		  NULL) != 0)
+		view_failed(item->target);
+}
+
+static void
+mount_tmpfs(const char *path, const char *options)
+{
+	char target[PATH_MAX];
+
+	make_dirs(path);
+	snprintf(target, sizeof target, VIEW_ROOT "%s", path);
+	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options) != 0)
+		view_failed(path);
+}
+
+/* A system directory that is a link (merged /usr) stays a link. Its target is
+ * read before /tmp is hidden, made after. */
+static char system_links[8][PATH_MAX];
+
+static void
+copy_link(int i)
+{
+	char where[PATH_MAX];
+
+	if (system_links[i][0] == '\0')
+		return;
+	snprintf(where, sizeof where, VIEW_ROOT "%s", system_dirs[i]);
+	make_dirs_of(system_dirs[i]);
+	if (symlink(system_links[i], where) != 0)
+		view_failed(system_dirs[i]);
+}
+
+/* Is path (once resolved) inside a system directory, which the view shows anyway? */
+static int
+in_system_dir(const char *path)
+{
+	char real[PATH_MAX];
+	size_t n;
 	int i;
 
-	for (i = 0; i < writable_count; i++)
-		if (strcmp(target, writables[i]) == 0)
+	if (realpath(path, real) == NULL)
+		return 0;
+	for (i = 0; system_dirs[i]; i++) {
+		n = strlen(system_dirs[i]);
+		if (strncmp(real, system_dirs[i], n) == 0 && real[n] == '/')
 			return 1;
+	}
 	return 0;
 }
 
-/* The --bind files and --writable directories, each a mount of its own (so the
- * read-only pass that follows can tell them apart). */
-static int
-show_files(void)
+/* Open everything the view shows, while the grader's file system is still there. */
+static void
+choose_sources(char **argv)
+{
+	char path[PATH_MAX];
+	struct stat info;
+	ssize_t n;
+	int i;
+
+	for (i = 0; system_dirs[i]; i++) {
+		if (lstat(system_dirs[i], &info) != 0)
+			continue;
+		if (S_ISLNK(info.st_mode)) {
+			n = readlink(system_dirs[i], system_links[i], sizeof system_links[i] - 1);
+			system_links[i][n > 0 ? n : 0] = '\0';
+		} else
+			show(system_dirs[i], system_dirs[i], 0, 0);
+	}
+	for (i = 0; etc_files[i]; i++)
+		show(etc_files[i], etc_files[i], 0, 0);
+	system_count = shown_count;
+	for (i = 0; devices[i]; i++) {
+		snprintf(path, sizeof path, "/dev/%s", devices[i]);
+		show(path, strdup(path), 1, 0);
+	}
+	/* The program's binary and nothing beside it; and the one a wrapper (valgrind)
+	 * is given: every file named in the command line by its absolute path. */
+	for (i = 0; argv[i]; i++)
+		if (argv[i][0] == '/' && !in_system_dir(argv[i]) &&
+		    stat(argv[i], &info) == 0 && S_ISREG(info.st_mode))
+			show(argv[i], argv[i], 0, 1);
+	for (i = 0; i < binds; i++)
+		show(bind_sources[i], bind_targets[i], 0, 1);
+	for (i = 0; i < writable_count; i++)
+		show(writables[i], writable_targets[i], 1, 1);
+}
+
+/* In new mount and IPC namespaces: build the view and make it the root, with /proc
+ * of our PID namespace. Refuses to run the program (exit 126) if any part fails. */
+static void
+build_view(char **argv)
 {
 	int i;
 
-	for (i = 0; i < binds; i++)
-		if (mount(bind_sources[i], bind_targets[i], NULL, MS_BIND, NULL) != 0) {
-			note(bind_targets[i]);
-			return -1;
-		}
-	for (i = 0; i < writable_count; i++)
-		if (mount(writables[i], writables[i], NULL, MS_BIND, NULL) != 0) {
-			note(writables[i]);
-			return -1;
-		}
-	return 0;
-}
-
-/* In a new mount namespace: /proc for the new PID namespace, every mount
- * read-only, a private tmpfs for TMPDIR. Returns -1 if the namespace is missing. */
-static int
-make_files_read_only(void)
-{
-	FILE *table;
-	char line[4096], target[4096], options[512];
-
-	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
-		note("cannot make a mount namespace");
-		return -1;
-	}
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
-		own_proc = 1;
-	else
-		note("mount /proc");
-	if (show_files() != 0)
-		return -1;
-	if ((table = fopen("/proc/self/mountinfo", "r")) == NULL) {
-		note("/proc/self/mountinfo");
-		return -1;
-	}
-	while (fgets(line, sizeof line, table)) {
-		if (sscanf(line, "%*s %*s %*s %*s %4095s %511s", target, options) != 2)
-			continue;
-		unescape(target);
-		if (is_writable(target))
-			continue;
-		if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(options),
-			  NULL) != 0 && errno != ENOENT && errno != EACCES)
-			note(target);
-	}
-	fclose(table);
-	if (access(PRIVATE_TMP, F_OK) == 0 &&
-	    mount("tmpfs", PRIVATE_TMP, "tmpfs", MS_NOSUID | MS_NODEV, TMP_OPTIONS) == 0) {
-		setenv("TMPDIR", PRIVATE_TMP, 1);
-		private_tmp_ready = 1;
-	}
-	return 0;
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC) != 0)
+		view_failed("new mount and IPC namespaces");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		view_failed("a private mount tree");
+	choose_sources(argv);
+	if (mount("tmpfs", VIEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, VIEW_SMALL) != 0)
+		view_failed("a tmpfs for the new root");
+	/* The system first, then private places, then what the options show (which
+	 * may lie inside them: a test's directory under /tmp, a lab's /etc/hosts). */
+	for (i = 0; system_dirs[i]; i++)
+		copy_link(i);
+	for (i = 0; i < system_count; i++)
+		mount_shown(&shown[i]);
+	mount_tmpfs("/tmp", VIEW_PRIVATE);
+	mount_tmpfs("/home", VIEW_SMALL);
+	mount_tmpfs(VIEW_HOME, VIEW_PRIVATE);
+	mount_tmpfs("/dev", VIEW_SMALL);
+	mount_tmpfs("/dev/shm", VIEW_PRIVATE);
+	make_dirs("/proc");
+	if (mount("proc", VIEW_ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		view_failed("/proc");
+	own_proc = 1;
+	if (symlink("/proc/self/fd", VIEW_ROOT "/dev/fd") != 0 ||
+	    symlink("/proc/self/fd/0", VIEW_ROOT "/dev/stdin") != 0 ||
+	    symlink("/proc/self/fd/1", VIEW_ROOT "/dev/stdout") != 0 ||
+	    symlink("/proc/self/fd/2", VIEW_ROOT "/dev/stderr") != 0)
+		view_failed("/dev links");
+	for (i = system_count; i < shown_count; i++)
+		mount_shown(&shown[i]);
+	for (i = 0; i < shown_count; i++)
+		close(shown[i].fd);
+	if (chdir(VIEW_ROOT) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
+		view_failed("pivot_root");
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) != 0)
+		view_failed("a read-only root");
+	if (chdir(start_dir) != 0)
+		view_failed(start_dir);
 }
 
 /* Is uid mapped here, and is our root the real root? */
@@ -238,51 +422,6 @@ real_root_maps(unsigned long uid)
 	}
 	fclose(table);
 	return real_root && mapped;
-}
-
-/* Could SANDBOX_UID run (or read) path? */
-static int
-reachable(const char *path, int run)
-{
-	int ok;
-
-	if (setegid(SANDBOX_UID) != 0 || seteuid(SANDBOX_UID) != 0)
-		return 0;
-	ok = faccessat(AT_FDCWD, path, run ? X_OK : R_OK, AT_EACCESS) == 0;
-	if (seteuid(0) != 0 || setegid(0) != 0)
-		_exit(126);
-	return ok;
-}
-
-/* Make every file in argv reachable for SANDBOX_UID: bind-mount those it cannot
- * reach (a tree in a private home, say) into the private tmpfs under their own
- * names. Returns -1 if one cannot be. */
-static int
-make_reachable(char **argv)
-{
-	static char targets[8][512];
-	struct stat info;
-	int i, fd;
-
-	for (i = 0; argv[i]; i++) {
-		if (argv[i][0] != '/' || stat(argv[i], &info) != 0 || !S_ISREG(info.st_mode) ||
-		    reachable(argv[i], i == 0))
-			continue;
-		if (!private_tmp_ready || i >= 8)
-			return -1;
-		snprintf(targets[i], sizeof targets[i], PRIVATE_TMP "/.programs-%d", i);
-		if (mkdir(targets[i], 0755) != 0 && errno != EEXIST)
-			return -1;
-		snprintf(targets[i] + strlen(targets[i]), sizeof targets[i] - strlen(targets[i]),
-			 "/%s", strrchr(argv[i], '/') + 1);
-		if ((fd = open(targets[i], O_CREAT | O_WRONLY, 0755)) < 0)
-			return -1;
-		close(fd);
-		if (mount(argv[i], targets[i], NULL, MS_BIND, NULL) != 0 || !reachable(targets[i], i == 0))
-			return -1;
-		argv[i] = targets[i];
-	}
-	return 0;
 }
 
 /* Keep CAP_NET_RAW, and only it, across the change of user and the exec: in the
@@ -318,7 +457,7 @@ static pid_t
 start_id_mapper(int *go)
 {
 	static const char *tables[] = {"uid_map", "gid_map"};
-	static const char own_proc_dir[] = PRIVATE_TMP "/.proc-for-ids";
+	static const char own_proc_dir[] = "/tmp/.proc-for-ids";
 	char map[1024], path[128], line[128];
 	const char *proc = "/proc";
 	unsigned long inside, outside, count;
@@ -391,7 +530,7 @@ finish_id_map(pid_t helper, int go, int unshared)
  * test's network namespace, where the raw socket must be allowed), keeping
  * CAP_NET_RAW alone. */
 static void
-drop_to_own_user(char **argv)
+drop_to_own_user(void)
 {
 	pid_t mapper = -1;
 	int go = -1;
@@ -400,11 +539,13 @@ drop_to_own_user(char **argv)
 		_exit(126);
 	if (map_ids && !keep_net_raw && (mapper = start_id_mapper(&go)) < 0)
 		note("start the id mapper");
-	if (getuid() == 0 && real_root_maps(SANDBOX_UID) && setgroups(0, NULL) == 0 &&
-	    make_reachable(argv) == 0) {
-		if (setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0 ||
-		    setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0)
-			_exit(126);
+	if (getuid() == 0 && (real_root_maps(SANDBOX_UID) || !isolated)) {
+		/* Without namespaces this is all that keeps the program from the grader's
+		 * identity: it must hold, or the program does not run. */
+		if (setgroups(0, NULL) != 0 || setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0 ||
+		    setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0 ||
+		    getuid() == 0 || geteuid() == 0)
+			refuse("it would run as root: no user namespace, and cannot become nobody");
 	}
 	if (keep_net_raw) {
 		if (keep_only_net_raw(0) != 0) {
@@ -415,11 +556,46 @@ drop_to_own_user(char **argv)
 			_exit(126);
 		return;
 	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		_exit(126);
+	if (!isolated)
+		return;
 	/* best effort: without it the count is per grader */
 	if (mapper > 0)
 		finish_id_map(mapper, go, unshare(CLONE_NEWUSER) == 0);
 	else
 		(void)unshare(CLONE_NEWUSER);
+}
+
+/* For an ordinary user outside any user namespace: a user namespace of our own, in
+ * which we are root (to make the others) and the program's ids stay ours outside. */
+static int
+own_user_namespace(void)
+{
+	char map[64];
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	int fd, n, ok;
+
+	if (unshare(CLONE_NEWUSER) != 0)
+		return -1;
+	if ((fd = open("/proc/self/setgroups", O_WRONLY)) >= 0) {
+		ok = write(fd, "deny", 4) == 4;
+		close(fd);
+		if (!ok)
+			return -1;
+	}
+	n = snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
+	if ((fd = open("/proc/self/uid_map", O_WRONLY)) < 0)
+		return -1;
+	ok = write(fd, map, (size_t)n) == n;
+	close(fd);
+	n = snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
+	if (!ok || (fd = open("/proc/self/gid_map", O_WRONLY)) < 0)
+		return -1;
+	ok = write(fd, map, (size_t)n) == n;
+	close(fd);
+	return ok ? 0 : -1;
 }
 
 /* SOCKLAB_TIMEOUT_SCALE: CPU budgets stretch with the grader's timeouts. */
@@ -465,7 +641,23 @@ set_limits(void)
 	limit(RLIMIT_FSIZE, MAX_FILE_SIZE);
 	limit(RLIMIT_CORE, 0);
 	if (mode == NULL || strcmp(mode, "no-memory-limit") != 0)
-		limit(RLIMIT_AS, MEMORY_LIMIT);
+		limit(RLIMIT_AS, memory_limit);
+}
+
+/* The program's whole environment: fixed, plus --env; nothing of the grader's (an
+ * instructor's tokens, paths) is inherited. */
+static void
+fixed_environment(void)
+{
+	int i;
+
+	clearenv();
+	setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", 1);
+	setenv("HOME", isolated ? VIEW_HOME : "/", 1);
+	setenv("TMPDIR", "/tmp", 1);	/* without a view, the shared one */
+	setenv("LANG", "C.UTF-8", 1);
+	for (i = 0; i < extra_env_count; i++)
+		putenv(extra_env[i]);
 }
 
 /* Become the program. Never returns. */
@@ -474,8 +666,9 @@ run_program(char **argv)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	catch_stop_signals(SIG_DFL);
-	drop_to_own_user(argv);
+	drop_to_own_user();
 	set_limits();
+	fixed_environment();
 	execvp(argv[0], argv);
 	fprintf(stderr, "sandbox: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -540,8 +733,7 @@ be_init(char **argv, int status_pipe)
 	int status;
 	pid_t pid;
 
-	if (make_files_read_only() != 0)
-		_exit(126);
+	build_view(argv);
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);	/* taken by sigtimedwait() below */
@@ -657,7 +849,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: sandbox [--events FILE] [--open-files N] [--net-raw] [--map-ids] "
-		"[--bind SRC:DST]... [--writable DIR]... [--] PROGRAM [ARGS...]\n");
+		"[--bind SRC:DST]... [--writable DIR[:DST]]... [--chdir DIR] [--memory MIB] "
+		"[--env NAME=VALUE]... [--] PROGRAM [ARGS...]\n");
 	exit(2);
 }
 
@@ -700,7 +893,20 @@ parse_options(int argc, char **argv)
 			bind_sources[binds] = value;
 			bind_targets[binds++] = colon + 1;
 		} else if (strcmp(option, "--writable") == 0 && writable_count < MAX_BINDS) {
+			colon = strchr(value, ':');
+			if (colon)
+				*colon = '\0';
+			writable_targets[writable_count] = colon ? colon + 1 : value;
 			writables[writable_count++] = value;
+		} else if (strcmp(option, "--chdir") == 0) {
+			start_dir = value;
+		} else if (strcmp(option, "--memory") == 0) {
+			memory_limit = (rlim_t)strtoul(value, &end, 10) << 20;
+			if (*end != '\0' || memory_limit == 0)
+				usage();
+		} else if (strcmp(option, "--env") == 0 && extra_env_count < MAX_ENV &&
+			   strchr(value, '=') != NULL) {
+			extra_env[extra_env_count++] = (char *)value;
 		} else {
 			usage();
 		}
@@ -713,7 +919,7 @@ parse_options(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	int out[2], err[2], status_pipe[2], isolated, status, flooded, first;
+	int out[2], err[2], status_pipe[2], status, flooded, first;
 	struct rlimit no_core = {0, 0};
 
 	first = parse_options(argc, argv);
@@ -724,12 +930,18 @@ main(int argc, char **argv)
 		note("pipe");
 		return 126;
 	}
-	isolated = unshare(CLONE_NEWPID) == 0;	/* our next child is PID 1 of a new namespace */
+	/* Our next child is PID 1 of a new namespace. An ordinary user outside any user
+	 * namespace makes one of its own first. */
+	isolated = unshare(CLONE_NEWPID) == 0 ||
+		(geteuid() != 0 && own_user_namespace() == 0 && unshare(CLONE_NEWPID) == 0);
+	if (!isolated && geteuid() != 0)
+		refuse("no namespace can be made here, and it would run as the grader's own user");
 	if ((child = fork()) < 0) {
 		note("fork");
 		return 126;
 	}
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* the init dies with us, and the namespace with it */
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		close(status_pipe[0]);

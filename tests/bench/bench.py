@@ -7,11 +7,14 @@ Prints: wall time to grade every lab for the solutions and for the untouched
 skeletons (median of --runs); each lab's share; the floor (the longest test,
 which a lab's contract forces, plus the build) and how far above it grading is;
 the per-test overhead (namespace set-up, program start to first line, a pytest
-worker); class throughput with --jobs 1 and 2; lab 06's ratio against iperf3.
+worker); the sandboxed compile's cost per lab (a submission's compiler runs in the
+sandbox; goal: at most 100 ms more per lab); class throughput with --jobs 1 and 2;
+lab 06's ratio against iperf3.
 A measurement to read, not a test: it exits 0 unless something could not run.
 """
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -25,8 +28,10 @@ from gradeapi import GRADE, ROOT, grade  # noqa: E402
 
 sys.path.insert(0, ROOT)
 from harness import catalog  # noqa: E402
+from harness.programs import build, sandbox  # noqa: E402
 
 SPEED_GOAL = 1.5  # grading a correct submission within this many times the floor
+SANDBOXED_COMPILE_GOAL = 0.100  # seconds more per lab for compiling in the sandbox
 
 
 def median_grade(runs, *args):
@@ -59,6 +64,50 @@ def overhead():
     return probe.stdout.strip() or f"(could not measure: {probe.stderr.strip()[-200:]})"
 
 
+def compile_seconds(lab, sandboxed, runs):
+    """Median seconds to compile lab's solution programs as a submission is compiled
+    (sandboxed) or as labs/ and solutions/ are (directly)."""
+    times, cpu = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="socklab-bench-") as scratch:
+            started, used = time.monotonic(), children_cpu()
+            built = build.build_lab_programs(os.path.join(ROOT, "solutions"), scratch, lab,
+                                             build.Flavour(), force=True, sandboxed=sandboxed)
+            times.append(time.monotonic() - started)
+            cpu.append(children_cpu() - used)
+            if not built.ok:
+                raise SystemExit(f"bench: lab {lab.number} did not compile:\n{built.output}")
+    return statistics.median(times), statistics.median(cpu)
+
+
+def children_cpu():
+    """CPU seconds (user + system) used so far by the processes this one waited for:
+    a figure a loaded machine does not inflate the way it does wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def compile_cost(labs, runs):
+    """Lines: per lab, the compile with and without the sandbox, and the difference."""
+    sandbox.ensure_built()
+    lines, extra = [], []
+    for lab in labs:
+        direct, direct_cpu = compile_seconds(lab, False, runs)
+        fenced, fenced_cpu = compile_seconds(lab, True, runs)
+        extra.append((fenced - direct, fenced_cpu - direct_cpu))
+        lines.append(f"{lab.number} {', '.join(lab.programs):<34} wall {direct * 1000:5.0f} -> "
+                     f"{fenced * 1000:5.0f} ms ({(fenced - direct) * 1000:+5.0f} ms, "
+                     f"x{fenced / direct:.2f})   CPU {direct_cpu * 1000:5.0f} -> "
+                     f"{fenced_cpu * 1000:5.0f} ms ({(fenced_cpu - direct_cpu) * 1000:+4.0f} ms)")
+    wall = statistics.mean(wall for wall, _ in extra)
+    cpu = statistics.mean(cpu for _, cpu in extra)
+    verdict = "met" if wall <= SANDBOXED_COMPILE_GOAL else "NOT met"
+    lines.append(f"mean per lab: wall {wall * 1000:+.0f} ms, CPU {cpu * 1000:+.0f} ms "
+                 f"(goal +{SANDBOXED_COMPILE_GOAL * 1000:.0f} ms wall: {verdict}; "
+                 f"load {os.getloadavg()[0]:.1f} makes wall figures noisy)")
+    return lines
+
+
 def class_throughput(size, jobs):
     """Submissions graded per minute: `size` copies of the solutions, --jobs jobs."""
     with tempfile.TemporaryDirectory(prefix="socklab-class-") as scratch:
@@ -83,9 +132,16 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="grade runs per figure (median)")
     parser.add_argument("--class-size", type=int, default=6, help="submissions in the class")
     parser.add_argument("--no-lab06", action="store_true", help="skip the iperf3 comparison")
+    parser.add_argument("--compile-only", action="store_true",
+                        help="only the sandboxed compile's cost")
     args = parser.parse_args()
     labs = catalog.all_labs()
     print(f"socklab bench: {len(labs)} labs, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print(f"\nCompiling a lab's programs in the sandbox (median of {args.runs}):")
+    for line in compile_cost(labs, args.runs):
+        print("  " + line)
+    if args.compile_only:
+        return 0
 
     solutions_wall, report = median_grade(args.runs, "--impl", "solutions")
     skeletons_wall, _ = median_grade(args.runs, "--impl", "labs")

@@ -1,7 +1,10 @@
 """The sandbox (harness/sandbox.c) on its own: exit statuses pass through, output is
 cut off, nothing a program leaves behind survives it, files are read-only, and a
-fork bomb is bounded; both with namespaces (inside a lab root, as the grader uses
-it) and without (as an ordinary user outside any user namespace)."""
+fork bomb is bounded; both inside a lab root, as the grader uses it, and as an
+ordinary user outside any user namespace (the sandbox then makes its own). The
+program sees its own file-system view, environment and IPC namespace; where no
+namespace can be made it fails closed: as nobody if the grader is root, else not
+at all."""
 import os
 import shutil
 import subprocess
@@ -158,3 +161,66 @@ def test_only_a_cpu_hog_drops_to_the_lowest_priority(binary, seconds, niceness):
     result = run(binary, "lab-root", sys.executable, "-S", "-c", SPIN.format(seconds=seconds))
     assert result.returncode == 0, result.stderr[-2000:]
     assert int(result.stdout) == niceness
+
+
+def test_the_program_sees_its_view_and_a_fixed_environment(binary):
+    secret = f"SOCKLAB-CANARY-{uuid.uuid4().hex}"
+    show = "ls /; echo ==; ls /tmp /dev/shm $HOME; env; ls " + ROOT + " /work 2>&1"
+    result = subprocess.run([*(LAB_ROOT_AS_ROOT if os.geteuid() == 0 else LAB_ROOT),
+                             binary, "--", "sh", "-c", show], capture_output=True, timeout=30,
+                            cwd="/", env=dict(os.environ, SOCKLAB_CANARY_TOKEN=secret,
+                                              PYTHONPATH=ROOT))
+    if not lab_root_works():
+        pytest.skip("user namespaces are unavailable here")
+    out = result.stdout.decode()
+    assert secret not in out and "SOCKLAB" not in out, out
+    assert sorted(out.split("==")[0].split()) == sorted(
+        name for name in ("bin", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32",
+                          "proc", "sbin", "tmp", "usr") if os.path.lexists("/" + name)), out
+    env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    assert env.get("HOME") == "/home/student" and env.get("TMPDIR") == "/tmp", out
+    assert "No such file" in out and "harness" not in out, out
+
+
+# Namespaces blocked, as in a container: 0 of each may be made from here on.
+NO_NAMESPACES = ("for n in user pid mnt ipc net; do echo 0 > /proc/sys/user/max_${n}_namespaces; "
+                 "done; exec \"$@\"")
+SHOW_IDENTITY = "id -u; grep -E 'CapEff|NoNewPrivs' /proc/self/status"
+
+
+def without_namespaces(binary, *user):
+    """Run SHOW_IDENTITY in the sandbox where no namespace can be made, as root of a
+    user namespace mapping 65534 (as the grader makes it) or as user."""
+    if os.geteuid() != 0 or not lab_root_works():
+        pytest.skip("needs root and user namespaces to simulate a container")
+    enter = ("import os, sys; from harness.network import namespaces; "
+             "namespaces.enter_user_namespace_with_sandbox_uid(); os.execvp('sh', sys.argv[1:])")
+    return subprocess.run([sys.executable, "-c", enter, "sh", "-c", NO_NAMESPACES, "sh", *user,
+                           binary, "--", "sh", "-c", SHOW_IDENTITY], capture_output=True,
+                          timeout=30, cwd="/", env=dict(os.environ, PYTHONPATH=ROOT))
+
+
+def test_root_without_namespaces_runs_the_program_as_nobody_without_privileges(binary):
+    result = without_namespaces(binary)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().split()
+    assert lines[0] == "65534", result.stdout
+    assert lines[lines.index("CapEff:") + 1] == "0000000000000000", result.stdout
+    assert lines[lines.index("NoNewPrivs:") + 1] == "1", result.stdout
+
+
+def test_an_ordinary_user_without_namespaces_is_refused(binary):
+    result = without_namespaces(binary, *AS_NOBODY)
+    assert result.returncode == 126, result
+    assert result.stdout == b"", result.stdout
+    assert b"refusing to run the program" in result.stderr and b"own user" in result.stderr
+
+
+def test_a_file_named_on_the_command_line_is_shown_read_only(binary, tmp_path):
+    """As a wrapper (valgrind) is given the program: by its absolute path."""
+    script = tmp_path / "script.sh"
+    script.write_text("echo ran; echo x >> $0 || echo read-only\n")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(script, 0o644)
+    result = run(binary, "lab-root", "sh", str(script))
+    assert result.stdout.split() == [b"ran", b"read-only"], result
