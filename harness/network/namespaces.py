@@ -95,8 +95,9 @@ def reexec_in_lab_root(argv, module="harness"):
     def stop(signum, _frame):
         started["stop"] = signum
         if "lab root" in started:
+            # No wait(): the main thread may be inside it, holding its lock. unshare
+            # dies of SIGKILL at once; its --kill-child takes the rest.
             started["lab root"].kill()
-            started["lab root"].wait()
             os._exit(128 + signum)
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
