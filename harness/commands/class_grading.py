@@ -10,8 +10,10 @@ maximum, the reason for anything that went wrong, and the students whose code of
 a lab is near-identical (similarity.py).
 """
 import csv
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,6 +44,30 @@ def submissions(class_dir):
     return found
 
 
+def parse_shard(text):
+    """`K/N` (1 <= K <= N) as (K, N); a UsageError names what is wrong."""
+    match = re.fullmatch(r"(\d+)/(\d+)", text or "")
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise UsageError(f"--shard takes K/N with 1 <= K <= N (e.g. 2/8), not {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def shard_of(name, shards):
+    """The shard (1..shards) that grades the submission called name. It depends on
+    the name alone, so adding or removing a student moves no one else, and every
+    machine works it out alike."""
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % shards + 1
+
+
+def in_shard(found, shard):
+    """The submissions of found that shard (K, N) grades; all of them if shard is None."""
+    if shard is None:
+        return found
+    number, shards = shard
+    return [(name, path) for name, path in found if shard_of(name, shards) == number]
+
+
 # A submission's grader stops this long before it would be killed, so that every
 # test it finished keeps its result and the rest are reported as not run.
 BUDGET_MARGIN = 30
@@ -65,16 +91,71 @@ def child_command(args, labs, path, report_path, tests_at_once, limit):
     return command
 
 
-def grade_submission(args, labs, name, path, scratch, limit, tests_at_once):
+class Stopped(Exception):
+    """The class grader was asked to stop (a signal): no new submission starts."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class Children:
+    """The child grade processes running now. On SIGTERM, SIGINT or SIGHUP every
+    one is killed with its process group: that takes its lab root, and with it
+    (PID namespace) every pytest worker, peer and student program inside; no
+    submission starts after that. Without this, the children (each in a session
+    of its own, so a terminal's ^C does not reach them) would outlive us."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running = set()
+        self.stopping = None
+
+    def start(self, command, **options):
+        with self.lock:  # a child starts before a stop (and is killed) or never
+            if self.stopping:
+                raise Stopped(self.stopping)
+            proc = subprocess.Popen(command, start_new_session=True, **options)
+            self.running.add(proc)
+            return proc
+
+    def finished(self, proc):
+        with self.lock:
+            self.running.discard(proc)
+
+    def stop(self, signum, _frame=None):
+        """The signal handler (main thread): kill every child, then unwind."""
+        with self.lock:
+            self.stopping = signum
+            running = list(self.running)
+        for proc in running:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        raise Stopped(signum)
+
+    def __enter__(self):
+        self.previous = {signum: signal.signal(signum, self.stop) for signum in self.SIGNALS}
+        return self
+
+    def __exit__(self, *_):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def grade_submission(args, labs, name, path, scratch, limit, tests_at_once, children):
     """Grade one submission in a child grade process; a row dict for the CSV."""
     report_path = os.path.join(scratch, f"{name}.json")
     started = time.monotonic()
     env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.Popen(child_command(args, labs, os.path.abspath(path), report_path,
-                                          tests_at_once, limit),
-                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, errors="replace", start_new_session=True)
+    proc = children.start(child_command(args, labs, os.path.abspath(path), report_path,
+                                        tests_at_once, limit),
+                          cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True, errors="replace")
     stopped = False
     try:
         _, errors = proc.communicate(timeout=limit)
@@ -83,6 +164,10 @@ def grade_submission(args, labs, name, path, scratch, limit, tests_at_once):
         os.killpg(proc.pid, signal.SIGKILL)
         _, errors = proc.communicate()
         stopped = True
+    finally:
+        children.finished(proc)
+    if children.stopping:
+        raise Stopped(children.stopping)
     row = {"student": name, "seconds": time.monotonic() - started}
     try:
         with open(report_path) as file:
@@ -163,30 +248,46 @@ def flag_similar(args, labs, found, rows):
 
 
 def grade_class(args, labs, tests_at_once):
-    """The --class command; returns the exit status (0 once every submission is graded).
-    Each submission's grader runs tests_at_once tests at a time."""
+    """The --class command; returns the exit status (0 once every submission is graded,
+    128 + the signal's number when a signal stopped it). Each submission's grader
+    runs tests_at_once tests at a time. With --shard K/N only the submissions of
+    shard K are graded (merge_shards.py joins the shards' results)."""
+    shard = parse_shard(args.shard) if args.shard else None
     found = submissions(args.class_dir)
+    mine = in_shard(found, shard)
     limit = args.time_limit or scaled(LAB_TIME_LIMIT * len(labs))
     if args.reports:
         os.makedirs(args.reports, exist_ok=True)
-    print(f"grade: {len(found)} submissions, {args.jobs} at a time, labs "
+    part = f" (shard {shard[0]} of {shard[1]}, of {len(found)})" if shard else ""
+    print(f"grade: {len(mine)} submissions{part}, {args.jobs} at a time, labs "
           f"{' '.join(lab.number for lab in labs)}", file=sys.stderr)
     reason = namespaces.unavailable_reason()
     if reason:
         print(f"grade: note: {reason}; every submission is graded on the loopback only, and "
               "tests that need a lab network are reported as skipped.", file=sys.stderr)
-    progress = Progress(len(found))
+    progress = Progress(len(mine))
     started = time.monotonic()
+    try:
+        with Children() as children, \
+                tempfile.TemporaryDirectory(prefix="socklab-class-") as scratch:
+            def one(entry):
+                row = grade_submission(args, labs, *entry, scratch, limit, tests_at_once,
+                                       children)
+                progress.finished(row)
+                return row
 
-    def one(entry):
-        row = grade_submission(args, labs, *entry, scratch, limit, tests_at_once)
-        progress.finished(row)
-        return row
-
-    with tempfile.TemporaryDirectory(prefix="socklab-class-") as scratch:
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            rows = list(pool.map(one, found))
-    flag_similar(args, labs, found, rows)
+            with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                rows = list(pool.map(one, mine))
+    except Stopped as stop:
+        print(f"grade: stopped by {stop}: every submission's grader was killed; no CSV "
+              "was written", file=sys.stderr)
+        return 128 + stop.signum
+    if shard:
+        if args.similarity and similarity.available():
+            print("grade: note: similar submissions are looked for across the whole class "
+                  "when the shards are merged (merge_shards --class DIR)", file=sys.stderr)
+    else:
+        flag_similar(args, labs, found, rows)
     if args.csv:
         with open(args.csv, "w", newline="") as out:
             write_csv(rows, labs, out)

@@ -5,7 +5,7 @@ whole class of submissions (--class, see batch.py).
                   [--format terminal|json|gradescope|junit|autolab] [--output FILE]
                   [--jobs N] [--sanitize] [--hidden] [--test NAME] [--budget S]
     harness/grade --class DIR [--jobs N] [--csv FILE] [--reports DIR] [--lab NN]... [--hidden]
-                  [--similarity P]
+                  [--similarity P] [--shard K/N]
 """
 import argparse
 import os
@@ -73,11 +73,15 @@ def parse_args(argv):
     group.add_argument("--time-limit", type=float, metavar="S",
                        help="with --class: stop grading one submission after S seconds "
                             "(default: 600 per lab, scaled)")
+    group.add_argument("--shard", metavar="K/N",
+                       help="with --class: grade only shard K of N (a stable split by "
+                            "name); python3 -m harness.commands.merge_shards joins the "
+                            "shards' CSVs and reports (docs/INSTRUCTORS.md)")
     args = parser.parse_args(argv)
     if args.class_dir and args.impl != "labs":
         parser.error("--class grades the directories under DIR; do not give --impl too")
-    if (args.csv or args.reports or args.time_limit) and not args.class_dir:
-        parser.error("--csv, --reports and --time-limit go with --class")
+    if (args.csv or args.reports or args.time_limit or args.shard) and not args.class_dir:
+        parser.error("--csv, --reports, --time-limit and --shard go with --class")
     if args.class_dir and (args.output or args.format != "terminal"):
         parser.error("with --class, results go to --csv FILE and --reports DIR "
                      "(not --output or --format)")

@@ -74,7 +74,14 @@ def _lab_root_command():
 
 
 def reexec_in_lab_root(argv, module="harness"):
-    """Replace this process by `python3 -m MODULE ARGV` inside a fresh lab root."""
+    """Run `python3 -m MODULE ARGV` inside a fresh lab root, then exit with its status.
+
+    This process stays on as the lab root's parent, because it is the one a SIGTERM
+    reaches (from timeout(1), Slurm, a class grader): unshare(1) ignores SIGTERM
+    and SIGINT, and the PID 1 inside takes only the signals it asked for. On
+    SIGTERM, SIGINT or SIGHUP it kills unshare, whose --kill-child kills PID 1, and
+    with it every process of the lab root (pytest workers, peers, student programs).
+    """
     # module: the grader by default; harness/demo re-enters as harness.commands.demo.
     os.environ[ENV_LAB_ROOT] = "1"
     command = _lab_root_command() + [sys.executable, "-m", module, *argv]
@@ -83,7 +90,23 @@ def reexec_in_lab_root(argv, module="harness"):
         # as root (unshare(1) maps one uid only), and let unshare(1) do the rest.
         enter_user_namespace_with_sandbox_uid()
         command = [arg for arg in command if arg not in ("--user", "--map-root-user")]
-    os.execvp(command[0], command)
+    started = {}
+
+    def stop(signum, _frame):
+        started["stop"] = signum
+        if "lab root" in started:
+            # No wait(): the main thread may be inside it, holding its lock. unshare
+            # dies of SIGKILL at once; its --kill-child takes the rest.
+            started["lab root"].kill()
+            os._exit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    lab_root = started["lab root"] = subprocess.Popen(command)
+    if "stop" in started:  # the signal came while it was starting
+        stop(started["stop"], None)
+    status = lab_root.wait()
+    sys.exit(status if status >= 0 else 128 - status)
 
 
 def enter_user_namespace_with_sandbox_uid():
