@@ -15,6 +15,7 @@ import threading
 import time
 
 from harness.programs import sandbox
+from harness.programs.readable import readable_pattern
 from harness.results.model import CPU_LIMIT, CRASHED, HUNG, NOT_IMPLEMENTED
 from harness.results.text import safe_line
 from harness.timeouts import scaled
@@ -153,8 +154,8 @@ class Program:
         raise ProgramFailure(why)
 
     def _why_no_line(self, pattern, timeout, stream):
-        readable = getattr(pattern, "readable", "") or re.sub(r"\\(.)", r"\1", pattern)
-        wanted = f"the line '{readable}' on {stream}"
+        readable = getattr(pattern, "readable", "") or readable_pattern(pattern)
+        wanted = f"the line '{readable}' on {stream}" if readable else f"anything on {stream}"
         code = self.wait(timeout=0.5) if self._eof[stream] else None
         if self.expired:
             return f"{self.label} was stopped at the end of its lifetime before printing {wanted}"
