@@ -15,6 +15,7 @@ import pytest
 from harness.grading.contract import address, line, quote
 from harness.grading.diagnoses import check_blocks, check_printed_port
 from harness.network.wire import Impairment
+from harness.programs.process import ProgramFailure
 from harness.network.labnet import NetworkSetupError
 from harness.labs.lab02_udp_remote.peers import (REPLY, REQUEST, count_to_closed_port, gaps,
                                       serve_slowly, stamped_socket, wait_until_reachable)
@@ -215,7 +216,7 @@ def test_client_resends_the_identical_datagram(lab):
     check_printed_reply(lab, client)
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 @pytest.mark.time_limit(10)
 @pytest.mark.parametrize("silent_for", [1, 2, 3, 4])
 def test_client_doubles_the_wait_after_each_silence(lab, silent_for):
@@ -350,6 +351,53 @@ def test_client_ignores_a_datagram_from_a_third_party(lab):
               got=" | ".join(said) or "no 'The server says' line",
               hint="connect() the UDP socket: the kernel then drops datagrams from anyone "
                    "but the connected address and port")
+    check_exit(lab, client, 0, "after the reply")
+
+
+def line_within(program, pattern, timeout):
+    """Did the program print a line matching pattern within timeout (scaled)?"""
+    try:
+        program.expect(pattern, timeout=timeout)
+        return True
+    except ProgramFailure:
+        return False
+
+
+@pytest.mark.points(4)
+@pytest.mark.time_limit(25)
+def test_client_announces_the_wait_before_it_and_takes_the_reply_at_once(lab):
+    net = network(lab)
+    last, half = DELAYS[-1], DELAYS[-1] / 2
+    waiting = line("Waiting up to {d} seconds for a reply", d=re.escape("%g" % last))
+    says = line("The server says '{text}'", text=re.escape(REPLY.decode()))
+    for run in (1, 2):
+        with stamped_socket(net.server, net.server_ip) as sock:
+            port = sock.getsockname()[1]
+            lab.step(f"a Python server at {address(net.server_ip, port)} ignores the first "
+                     f"{len(DELAYS) - 1} requests")
+            client = lab.run("client", net.server_ip, "-p", port, host=net.client, lifetime=10)
+            arrivals = serve_slowly(sock, client, 0, timeout=6, reply=None, until=len(DELAYS))
+            check_sent_the_request(lab, client, arrivals)
+            lab.check(len(arrivals) == len(DELAYS), "the client stopped resending too soon",
+                      expected=f"{len(DELAYS)} tries", got=f"{len(arrivals)} datagrams")
+            announced = line_within(client, waiting, half)
+            lab.step(f"request {len(DELAYS)} arrived; the Python server answered it at once")
+            sock.sendto(REPLY, arrivals[-1].sender)
+            replied = line_within(client, says, half)
+        if (announced and replied) or run == 2 or client.poll() is not None:
+            break
+        lab.step("the client was slow to print: the machine may be busy, so the grader runs "
+                 "it once more")
+    lab.check(announced, f"the client did not print 'Waiting up to {last:g} seconds for a "
+              f"reply' within {half:g} s of its last send",
+              expected="the line right after the send, before the wait",
+              hint="print 'Waiting up to D seconds for a reply' before you wait, not after")
+    lab.check(replied, f"the reply came at the start of a {last:g} s wait, and the client "
+              f"did not print it within {half:g} s", expected=f"The server says "
+              f"'{REPLY.decode()}' at once", got=" | ".join(client.stdout[-2:]),
+              hint="block in poll() (or recv() with a timeout) for the time left, and read the "
+                   "reply as soon as it wakes you: sleeping out the whole delay first makes every "
+                   "answer late")
     check_exit(lab, client, 0, "after the reply")
 
 

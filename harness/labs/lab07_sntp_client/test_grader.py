@@ -249,7 +249,7 @@ def discard_then_answer(lab, bad, told, reason, hint, **bad_fields):
               got=" | ".join(client.stderr[-3:]) or "nothing on stderr", hint=hint)
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 def test_client_sends_a_48_byte_version_4_request(lab):
     server, client = start_fake(lab)
     request = next_request(lab, server, client)
@@ -383,6 +383,23 @@ def test_client_keeps_its_deadline_while_strangers_send(lab):
     expect_the_good_reply_used(lab, server, client)
 
 
+@pytest.mark.points(3)
+def test_client_accepts_a_leap_second_warning(lab):
+    for leap in (1, 2):
+        server, client = start_fake(lab)
+        request = next_request(lab, server, client)
+        lab.step(f"the server replied correctly, with leap indicator {leap} (a leap second "
+                 f"{'added' if leap == 1 else 'removed'} at the end of the day)")
+        server.send(request, server.answer(request, leap=leap))
+        code = client.expect_exit(3)
+        lab.check(code == 0, f"the client refused a valid reply with leap indicator {leap}",
+                  expected="the reply used: only leap indicator 3 means unsynchronized",
+                  got=f"exit {code}; " + (" | ".join(client.stderr[-2:]) or "nothing on stderr"),
+                  hint="leap indicators 1 and 2 announce a leap second; discard only 3")
+        expect_the_good_reply_used(lab, server, client)
+        server.close()
+
+
 @pytest.mark.points(4)
 def test_client_discards_an_unsynchronized_server(lab):
     discard_then_answer(lab, None, "with leap indicator 3 (clock not synchronized)",
@@ -405,7 +422,7 @@ def test_client_discards_a_reply_to_another_request(lab):
                         originate=lambda asked: (asked.transmit + (1 << 32)) % (1 << 64))
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_client_discards_a_47_byte_reply(lab):
     discard_then_answer(lab, lambda reply: reply[:47], "with only 47 bytes",
                         r"47|short|length|size|truncat|bytes",
@@ -430,7 +447,7 @@ def test_client_discards_replies_from_anyone_but_the_server(lab):
     expect_the_good_reply_used(lab, server, client)
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_client_uses_a_duplicated_reply_once(lab):
     server, client = start_fake(lab)
     request = next_request(lab, server, client)
