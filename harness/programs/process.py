@@ -133,6 +133,7 @@ class Program:
         """
         regex = re.compile(pattern)
         deadline = time.monotonic() + scaled(timeout)
+        passed_over = None  # the last line that came but did not match, for the story
         with self._changed:
             while True:
                 lines = self._lines[stream]
@@ -141,6 +142,7 @@ class Program:
                     if match:
                         self._cursor[stream] = index + 1
                         return match
+                    passed_over = lines[index]
                 self._cursor[stream] = len(lines)
                 if self._eof[stream]:
                     break
@@ -149,6 +151,8 @@ class Program:
                     break
                 self._changed.wait(remaining)
         why = self._why_no_line(pattern, timeout, stream)
+        if passed_over is not None and not why.startswith("not implemented yet"):
+            why += f"\nIts last line on {stream} was instead: '{safe_line(passed_over, 160)}'"
         if hint and not why.startswith("not implemented yet"):
             why += f"\nHint: {hint}"
         raise ProgramFailure(why)
