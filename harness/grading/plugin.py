@@ -9,6 +9,7 @@ Markers:
   time_limit(S)  seconds the whole test may take (default 30, scaled)
   bulk        moves so much data that it is skipped under a --wrapper such as valgrind
 """
+import errno
 import functools
 import importlib
 import json
@@ -19,6 +20,7 @@ from dataclasses import asdict
 import pytest
 
 from harness import catalog
+from harness.grading.diagnoses import errno_hint, stderr_hint
 from harness.grading.lab import GradeFailure, Lab
 from harness.grading.schedule import longest_first, my_share
 from harness.network import namespaces
@@ -204,6 +206,8 @@ def feedback_for(item, excinfo):
         message = str(excinfo.value)
     elif isinstance(excinfo.value, AssertionError):
         message = "check failed: " + str(excinfo.value).strip()
+    elif isinstance(excinfo.value, OSError):
+        message = peer_socket_failure(item, excinfo.value)
     else:  # the grader itself broke: say so plainly, with the place
         message = (f"the grader hit an internal error ({excinfo.typename}: {excinfo.value}); "
                    "this is not your fault, please report it\n"
@@ -211,6 +215,26 @@ def feedback_for(item, excinfo):
     world = getattr(item, "socklab_lab", None)
     story = world.story() if world is not None else ""
     return safe_block(message + ("\n" + story if story else ""))
+
+
+def peer_socket_failure(item, error):
+    """A socket error on the grader's side is almost always the program's doing
+    (a port it printed wrong, a socket it closed, a reset): say what was seen, with
+    the likely cause, and keep the grader's own blame for what it cannot explain."""
+    name = errno.errorcode.get(error.errno, "")
+    hint = errno_hint(error)
+    world = getattr(item, "socklab_lab", None)
+    if world is not None and not hint:
+        for program in world.programs:
+            hint = stderr_hint(program.stderr)
+            if hint:
+                break
+    message = (f"a socket of the grader's peer failed while talking to your program: "
+               f"{error.strerror or error}" + (f" ({name})" if name else ""))
+    if hint:
+        message += f"\nHint: {hint}"
+    return message + ("\nIf your program's output below looks right, the grader may be at "
+                      "fault: please report it.")
 
 
 def pytest_runtest_logreport(report):

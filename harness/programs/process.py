@@ -15,6 +15,7 @@ import threading
 import time
 
 from harness.programs import sandbox
+from harness.programs.readable import readable_pattern
 from harness.results.model import CPU_LIMIT, CRASHED, HUNG, NOT_IMPLEMENTED
 from harness.results.text import safe_line
 from harness.timeouts import scaled
@@ -132,6 +133,7 @@ class Program:
         """
         regex = re.compile(pattern)
         deadline = time.monotonic() + scaled(timeout)
+        passed_over = None  # the last line that came but did not match, for the story
         with self._changed:
             while True:
                 lines = self._lines[stream]
@@ -140,6 +142,7 @@ class Program:
                     if match:
                         self._cursor[stream] = index + 1
                         return match
+                    passed_over = lines[index]
                 self._cursor[stream] = len(lines)
                 if self._eof[stream]:
                     break
@@ -148,13 +151,15 @@ class Program:
                     break
                 self._changed.wait(remaining)
         why = self._why_no_line(pattern, timeout, stream)
+        if passed_over is not None and not why.startswith("not implemented yet"):
+            why += f"\nIts last line on {stream} was instead: '{safe_line(passed_over, 160)}'"
         if hint and not why.startswith("not implemented yet"):
             why += f"\nHint: {hint}"
         raise ProgramFailure(why)
 
     def _why_no_line(self, pattern, timeout, stream):
-        readable = getattr(pattern, "readable", "") or re.sub(r"\\(.)", r"\1", pattern)
-        wanted = f"the line '{readable}' on {stream}"
+        readable = getattr(pattern, "readable", "") or readable_pattern(pattern)
+        wanted = f"the line '{readable}' on {stream}" if readable else f"anything on {stream}"
         code = self.wait(timeout=0.5) if self._eof[stream] else None
         if self.expired:
             return f"{self.label} was stopped at the end of its lifetime before printing {wanted}"

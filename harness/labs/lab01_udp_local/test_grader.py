@@ -5,10 +5,12 @@ and accept a reply only from the server it wrote to."""
 import datetime
 import re
 import socket
+import time
 
 import pytest
 
 from harness.grading.contract import ADDRESS, address, line, quote
+from harness.grading.diagnoses import check_blocks, check_printed_port, swapped
 from harness.peers.udp import ask, receive, udp_socket
 
 LISTENING = line("Listening at {addr}", addr=ADDRESS)
@@ -20,7 +22,12 @@ def start_server(lab, *args, host=None):
     server = lab.run("server", "-p", "0", *args, host=host)
     match = server.expect(LISTENING, hint="the server's first line must be "
                           "'Listening at IP:PORT' with the address getsockname() returns")
-    return server, int(match["port"])
+    port = int(match["port"])
+    lab.check(port <= 65535, f"the server printed port {port}, which is no port",
+              expected="a port from 1 to 65535", got=match[0],
+              hint="print the address with sl_addr_text()")
+    check_printed_port(lab, port, server, "the server")
+    return server, port
 
 
 def expect_reply(lab, server, peer, port, payload):
@@ -44,12 +51,9 @@ def expect_client_line(lab, server, peer, payload, hint):
 
 # -- the server -------------------------------------------------------------
 
-@pytest.mark.points(10)
+@pytest.mark.points(8)
 def test_server_prints_the_address_it_really_bound(lab):
-    server, port = start_server(lab)
-    lab.check(port != 0, "the server printed port 0",
-              expected="the port the OS chose", got=f"{LOOPBACK}:0",
-              hint="after bind() to port 0, call getsockname() to learn the real port")
+    server, port = start_server(lab)  # fails on port 0 or a byte-swapped port
     peer = udp_socket(lab.host)
     expect_reply(lab, server, peer, port, b"Are you there?")
 
@@ -71,7 +75,7 @@ def test_server_replies_with_the_exact_length(lab, size):
                     "(a 65507-byte datagram needs a 65507-byte buffer)")
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(8)
 def test_server_quotes_every_byte_value(lab):
     round_trip(lab, bytes(range(256)),
                hint="quote the payload with sl_quote(): bytes are not a C string "
@@ -133,6 +137,14 @@ def test_server_listens_on_the_loopback_only(lab):
               hint="bind to 127.0.0.1 (INADDR_LOOPBACK), not to INADDR_ANY")
 
 
+@pytest.mark.points(4)
+def test_server_blocks_while_no_datagram_comes(lab):
+    server, port = start_server(lab)
+    expect_reply(lab, server, udp_socket(lab.host), port, b"Wake up")
+    check_blocks(lab, server, "the next datagram")
+    expect_reply(lab, server, udp_socket(lab.host), port, b"Still there?")
+
+
 @pytest.mark.points(5)
 @pytest.mark.netns
 def test_server_uses_port_1060_by_default(lab):
@@ -163,8 +175,24 @@ def first_request(lab, peer, client):
     return got
 
 
-@pytest.mark.points(10)
-def test_client_sends_the_current_time(lab):
+# A zone 5 h 45 min east of UTC (POSIX TZ syntax, no time zone files needed):
+# local time and UTC then differ wherever the grader runs.
+LOCAL_ZONE = "SLT-5:45"
+
+
+@pytest.fixture
+def local_zone(monkeypatch):
+    """Run the test, and the programs it starts, with TZ=LOCAL_ZONE."""
+    monkeypatch.setenv("TZ", LOCAL_ZONE)
+    time.tzset()
+    yield LOCAL_ZONE
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.points(8)
+def test_client_sends_the_current_time(lab, local_zone):
+    lab.step(f"the client runs with TZ={local_zone} (local time is UTC+5:45)")
     peer, client = start_client(lab)
     data, sender = first_request(lab, peer, client)
     match = re.fullmatch(rb"The time is (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6})", data)
@@ -176,21 +204,31 @@ def test_client_sends_the_current_time(lab):
     drift = abs((datetime.datetime.now() - sent).total_seconds())
     lab.check(drift < 5, "the time the client sent is not the current local time",
               expected=f"about {datetime.datetime.now():%Y-%m-%d %H:%M:%S}",
-              got=match[1].decode(), hint="use clock_gettime(CLOCK_REALTIME) and localtime_r()")
+              got=match[1].decode(),
+              hint="use clock_gettime(CLOCK_REALTIME) and localtime_r() (local time, not "
+                   f"gmtime_r(): the time zone was {local_zone})")
     peer.sendto(f"Your data was {len(data)} bytes long".encode(), sender)
     lab.check(client.expect_exit(2) == 0, "the client did not exit 0 after the reply")
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(8)
 def test_client_reports_the_address_the_os_assigned(lab):
     peer, client = start_client(lab)
     data, sender = first_request(lab, peer, client)
     # An unconnected socket's name keeps the wildcard IP (0.0.0.0) after sendto():
     # the port is what the OS assigned, and the IP may print either way.
-    client.expect(line("The OS assigned me the address {ip}:{port}",
-                       ip=r"(?:0\.0\.0\.0|127\.0\.0\.1)", port=str(sender[1])),
-                  hint=f"the datagram came from port {sender[1]}: call getsockname() "
-                       "after the first sendto(), which is when the OS picks the port")
+    said = client.expect(line("The OS assigned me the address {addr}", addr=ADDRESS),
+                         hint="print getsockname() after the first sendto() with sl_addr_text()")
+    printed = int(said["port"])
+    why = {0: "port 0 means getsockname() ran before the first sendto(), which is when the "
+              "OS picks the port",
+           swapped(sender[1]): f"{printed} is {sender[1]} with its two bytes swapped: print "
+                               "ntohs(sin_port), not sin_port"}.get(printed,
+                               "call getsockname() on the socket you sent with")
+    lab.check(printed == sender[1] and said["ip"] in ("0.0.0.0", LOOPBACK),
+              "the client printed the wrong address",
+              expected=f"The OS assigned me the address 0.0.0.0:{sender[1]} (the datagram came "
+                       f"from port {sender[1]}; 127.0.0.1 is fine too)", got=said[0], hint=why)
     peer.sendto(f"Your data was {len(data)} bytes long".encode(), sender)
     client.expect_exit(2)
 
@@ -212,19 +250,49 @@ def test_client_prints_the_server_reply_quoted(lab):
 def test_client_ignores_a_spoofed_reply(lab):
     peer, client = start_client(lab)
     data, sender = first_request(lab, peer, client)
-    spoofer = udp_socket(lab.host)
-    lab.step(f"a third socket at {address(*spoofer.getsockname())} sent 'I am the server, "
-             "honest' to the client first, then the real server replied")
-    spoofer.sendto(b"I am the server, honest", sender)
+    port = peer.getsockname()[1]
+    # One stranger differs from the server only in its port, the other only in its IP.
+    spoofers = [(udp_socket(lab.host), "the server's IP, another port",
+                 "compare the ports too (sin_port), not only the IP"),
+                (udp_socket(lab.host, "127.0.0.2", port), "the server's port, another IP",
+                 "compare the IPs too (sin_addr), not only the port")]
+    for number, (spoofer, what, _) in enumerate(spoofers, 1):
+        lab.step(f"a socket at {address(*spoofer.getsockname())} ({what}) sent "
+                 f"'I am the server, honest {number}' to the client")
+        spoofer.sendto(b"I am the server, honest %d" % number, sender)
+    lab.step("then the real server replied")
     peer.sendto(f"Your data was {len(data)} bytes long".encode(), sender)
+    code = client.expect_exit(2)
+    for number, (spoofer, what, hint) in enumerate(spoofers, 1):
+        taken = [l for l in client.stdout if f"honest {number}" in l and "replied" in l]
+        lab.check(not taken, f"the client took a datagram from {what} for the server's reply",
+                  expected=f"only a reply from {address(LOOPBACK, port)}", got=taken[0] if taken
+                  else None, hint=hint)
     client.expect(line("The server {addr} replied 'Your data was {n} bytes long'",
-                       addr=re.escape(address(*peer.getsockname())), n=str(len(data))),
-                  hint="compare the address recvfrom() returns with the server's address "
-                       "(IP and port); report and ignore anything else, and keep waiting")
-    taken = [l for l in client.stdout if "I am the server, honest" in l and "replied" in l]
-    lab.check(not taken, "the client took the spoofed datagram for the server's reply",
-              got=taken[0] if taken else None)
-    lab.check(client.expect_exit(2) == 0, "the client did not exit 0 after the real reply")
+                       addr=re.escape(address(LOOPBACK, port)), n=str(len(data))),
+                  hint="ignore the strangers and keep waiting for the server's own reply")
+    lab.check(code == 0, "the client did not exit 0 after the real reply",
+              expected="exit 0", got=f"exit {code}")
+    for number, (spoofer, what, _) in enumerate(spoofers, 1):
+        stranger = address(*spoofer.getsockname())
+        wanted = (f"Ignored a datagram from {stranger}, which is not the server: "
+                  f"'I am the server, honest {number}'")
+        on_stderr = any(wanted in text for text in client.stderr)
+        lab.check(wanted in client.stdout, f"the client did not report the datagram from {what}"
+                  + (" on stdout" if on_stderr else ""),
+                  expected=f"{wanted} (on stdout)", got=" | ".join(client.stdout[-3:]),
+                  hint="the line went to stderr: print it with printf(), on stdout" if on_stderr
+                  else "print a line for every datagram you ignore, with its sender and text")
+
+
+@pytest.mark.points(4)
+def test_client_blocks_while_waiting_for_the_reply(lab):
+    peer, client = start_client(lab)
+    data, sender = first_request(lab, peer, client)
+    check_blocks(lab, client, "the server's reply")
+    peer.sendto(f"Your data was {len(data)} bytes long".encode(), sender)
+    client.expect(line("The server {addr} replied '{text}'", addr=re.escape(address(
+        *peer.getsockname())), text=f"Your data was {len(data)} bytes long"), timeout=2)
 
 
 # -- the command line -----------------------------------------------------------

@@ -82,14 +82,15 @@ def wait_until_reachable(sender, receiver, receiver_ip, timeout=3.0):
     return False
 
 
-def serve_slowly(sock, client, silent_for, timeout, reply=REPLY, on_request=None):
+def serve_slowly(sock, client, silent_for, timeout, reply=REPLY, on_request=None, until=None):
     """Be the lab 02 server for `client` (a Program): ignore the first silent_for
     requests, answer the next with reply (None: never answer). Returns every
-    Arrival, once the client has exited or timeout (scaled) has passed.
-    on_request(arrival, index) runs for each request before any answer."""
+    Arrival, once the client has exited, timeout (scaled) has passed, or `until`
+    requests have come. on_request(arrival, index) runs for each request before
+    any answer."""
     arrivals = []
     deadline = time.monotonic() + scaled(timeout)
-    while True:
+    while until is None or len(arrivals) < until:
         arrival = receive_stamped(sock, deadline, watch=client)
         if arrival is None:
             return arrivals
@@ -98,6 +99,7 @@ def serve_slowly(sock, client, silent_for, timeout, reply=REPLY, on_request=None
             on_request(arrival, len(arrivals) - 1)
         if reply is not None and len(arrivals) > silent_for:
             sock.sendto(reply, arrival.sender)
+    return arrivals
 
 
 def udp_to_port(packet, port):
