@@ -41,7 +41,6 @@ def byte_swapped_port(pid, printed, protocol="tcp"):
 
 
 def byte_order_hint(real, printed):
-    """The hint for a port printed without ntohs()."""
-    return (f"the program listens on port {real} but printed {printed}: {real} and {printed} "
-            "are the same two bytes swapped. sin_port is in network byte order; print "
-            "ntohs(sin_port) (or use sl_addr_text())")
+    """The hint for a port printed without ntohs(): real is the port in use."""
+    return (f"{printed} is {real} with its two bytes swapped: sin_port is kept in network "
+            "byte order, so print ntohs(sin_port) (or use sl_addr_text())")
