@@ -160,13 +160,15 @@ def test_server_serves_three_clients_in_a_row(lab):
 def test_server_survives_a_reset_and_a_silent_client(lab):
     server, port = start_server(lab)
     lab.step("a Python client sent 3 bytes and reset the connection (SO_LINGER 0); another "
-             "connected and sent nothing; a third sent the greeting and waited for an answer")
+             "connected and sent nothing; a third sent the greeting and waited for an answer; "
+             "the server must report the first two on stderr")
     with lab.wire("the three Python clients connected", hint="a reset client must not stop "
               "the server: report the error and go back to accept()"):
         rude = connect(lab.host, LOOPBACK, port)
         rude.sendall(GREETING[:3])
         reset(rude)
         silent = connect(lab.host, LOOPBACK, port)
+        silent_name = silent.getsockname()
         patient = connect(lab.host, LOOPBACK, port, timeout=PROGRAM_TIMEOUT * 3)
         patient.sendall(GREETING)
     reply, closed = receive_until_close(patient, PROGRAM_TIMEOUT * 2.5, watch=server)
@@ -177,6 +179,17 @@ def test_server_survives_a_reset_and_a_silent_client(lab):
               got=f"'{quote(reply)}'" if reply else "nothing",
               hint="set SO_RCVTIMEO on each connected socket (5 s), and on EAGAIN report "
                    "the silent client and go back to accept()")
+    quiet = address(*silent_name)
+    try:
+        server.expect(f"(?i).*({re.escape(quiet)}|nothing|timed? ?out|temporarily unavailable|"
+                      "silent|seconds).*", stream="stderr", timeout=1)
+    except ProgramFailure:
+        lab.fail(f"the server did not report the client at {quiet} that sent nothing",
+                 expected="a line on stderr about it (its address, or that it timed out)",
+                 got=" | ".join(server.stderr[-3:]) or "nothing",
+                 hint="when recv() fails with EAGAIN (the 5 s ran out), say so on stderr with "
+                      "the client's address, e.g. warnx(\"recv from %s: nothing for 5 "
+                      "seconds\", ...), then go back to accept()")
 
 
 @pytest.mark.points(5)
