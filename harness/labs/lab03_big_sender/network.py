@@ -37,13 +37,16 @@ class Path:
         return text
 
 
-def routed_path(net, mtus):
+def routed_path(net, mtus, impairments=()):
     """sender, len(mtus) - 1 routers and a far host joined by links of these MTUs,
-    with routes both ways; link n is the subnet 10.0.n.0/24 (n from 1)."""
+    with routes both ways; link n is the subnet 10.0.n.0/24 (n from 1). The
+    Impairment impairments[n - 1], where given and not None, makes link n an
+    imperfect cable (network/wire.py)."""
     hops = [net.host("sender")]
     hops += [net.router(f"router{n}") for n in range(1, len(mtus))]
     hops.append(net.host("far"))
-    links = [net.link(left, right, f"10.0.{n}.0/24", mtu=mtu)
+    impairments = tuple(impairments) + (None,) * len(mtus)
+    links = [net.link(left, right, f"10.0.{n}.0/24", mtu=mtu, impairment=impairments[n - 1])
              for n, (left, right, mtu) in enumerate(zip(hops, hops[1:], mtus), 1)]
     # Every hop but the far host sends by default to its right neighbour; a
     # router also needs the subnets left of its left link, via its left neighbour;

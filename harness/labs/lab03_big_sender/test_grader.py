@@ -2,10 +2,13 @@
 it must report the loopback's MTU; across real routers (namespaces that forward,
 and answer a too-big packet with ICMP "fragmentation needed") it must report the
 smallest MTU on the path, exactly, within 2 seconds."""
+import time
+
 import pytest
 
 from harness.grading.contract import line
 from harness.labs.lab03_big_sender.network import IcmpWatch, elapsed_since, interface_mtu, routed_path
+from harness.network.wire import Impairment
 from harness.peers.udp import udp_socket
 from harness.programs.process import describe_exit
 from harness.timeouts import scaled
@@ -45,6 +48,18 @@ def reported_mtu(lab, sender, hint):
     return int(sender.expect(ACTUAL_MTU, timeout=1, hint=hint)["mtu"])
 
 
+def check_refusals(lab, sender, refused, why):
+    """One 'Alas' line for each datagram refused as too big: refused of them (why)."""
+    count = sender.stdout.count(ALAS)
+    lab.check(count == refused, "the refused datagrams were not reported one line each",
+              expected=f"'{ALAS}' {refused} time(s): {why}", got=f"{count} time(s)",
+              hint="print the line once for every probe refused, whether send() failed with "
+                   "EMSGSIZE or a router's ICMP came back; then probe with IP_MTU - 28 bytes "
+                   "(20 for the IP header, 8 for UDP), which fits" if count > refused else
+                   "print the line also when a router's ICMP 'fragmentation needed' refuses "
+                   "the probe (EMSGSIZE in the error queue), not only when send() fails")
+
+
 # -- the loopback ----------------------------------------------------------------
 
 @pytest.mark.points(4)
@@ -60,6 +75,9 @@ def test_sender_reports_the_loopback_mtu(lab):
               got=f"Actual MTU: {got}",
               hint="report the MTU itself, from getsockopt(IP_MTU) on the connected "
                    "socket, not the payload size (MTU - 28) and not a number you know")
+    check_refusals(lab, sender, 1 if mtu < IPV4_MAX else 0,
+                   f"the loopback's MTU {mtu} " + ("carries the largest UDP datagram"
+                                                   if mtu >= IPV4_MAX else "is smaller"))
 
 
 @pytest.mark.points(3)
@@ -73,23 +91,33 @@ def test_sender_reports_a_changed_loopback_mtu(lab, lo_mtu):
     got = reported_mtu(lab, sender, hint="print 'Actual MTU: M' with M from getsockopt(IP_MTU)")
     lab.check(got == mtu, f"wrong MTU reported for a loopback with MTU {mtu}",
               expected=f"Actual MTU: {mtu}", got=f"Actual MTU: {got}",
-              hint="never assume a number: ask the kernel with getsockopt(IP_MTU)")
+              hint="the 65507-byte probe was not refused: without IP_MTU_DISCOVER set to "
+                   "IP_PMTUDISC_DO the kernel fragments it instead of failing send() with "
+                   "EMSGSIZE" if got == IPV4_MAX and ALAS not in sender.stdout else
+                   "never assume a number: ask the kernel with getsockopt(IP_MTU)")
     lab.check(ALAS in sender.stdout, "the refused first datagram was not reported",
               expected=f"'{ALAS}' when send() fails with EMSGSIZE",
               got="no such line", hint="a 65507-byte datagram cannot fit an MTU of "
               f"{mtu} with DF set (IP_PMTUDISC_DO): send() fails with EMSGSIZE")
+    check_refusals(lab, sender, 1, f"the 65507-byte probe does not fit {mtu}")
 
 
 # -- routed paths ------------------------------------------------------------------
 
-def check_path(lab, mtus, listener=False):
+def check_path(lab, mtus, listener=False, impairments=()):
     """Build the path, run big_sender to the far host, and check the MTU it reports."""
-    path = routed_path(lab.net, mtus)
+    path = routed_path(lab.net, mtus, impairments)
     lab.step(f"the grader built the path {path.describe()} "
              f"(every router forwards, ICMP included)")
+    for number, impairment in enumerate(impairments, 1):
+        if impairment is not None:
+            lab.step(f"link {number} is slow: {impairment.describe()}")
     port = 1060
+    args = ()
     peer = None
     if listener:
+        port = 4321
+        args = ("-p", str(port))
         peer = udp_socket(path.far, "0.0.0.0", port)
         lab.step(f"a Python peer listens at {path.far_address}:{port} (no ICMP port "
                  "unreachable will come back)")
@@ -98,12 +126,20 @@ def check_path(lab, mtus, listener=False):
                  "datagram that reaches it with ICMP port unreachable")
     watch = IcmpWatch(path.sender)
     try:
-        sender = run_to_the_end(lab, path.far_address, host=path.sender)
+        sender = run_to_the_end(lab, path.far_address, *args, host=path.sender)
         seen = watch.collect()
+        if not seen and any(impairments):
+            # On a slow link the answer may still be on its way: see it, to say so.
+            deadline = time.monotonic() + scaled(1)
+            while not seen and time.monotonic() < deadline:
+                time.sleep(0.05)  # polling our own raw socket, with a deadline
+                seen = watch.collect()
     finally:
         watch.close()
     for router, mtu in seen:
         lab.step(f"router {router} sent 'fragmentation needed, next-hop MTU {mtu}'")
+    late = any(impairments) and seen and sender.stdout.count(ALAS) < len(seen) + (
+        1 if mtus[0] < IPV4_MAX else 0)
     received = drain_sizes(peer) if peer else []
     if peer:
         peer.close()
@@ -113,11 +149,18 @@ def check_path(lab, mtus, listener=False):
     if not seen and got != path.bottleneck:
         lab.fail("no router ever said 'fragmentation needed'",
                  expected=f"Actual MTU: {path.bottleneck}", got=f"Actual MTU: {got}",
-                 hint="set IP_MTU_DISCOVER to IP_PMTUDISC_DO so that every datagram carries "
-                      "DF: without it the router fragments silently")
+                 hint="the program stopped at the first link's MTU: no probe of that size "
+                      "ever reached the router, so it had nothing to complain about. After a "
+                      "refusal, send again with IP_MTU - 28 bytes and wait for the verdict"
+                 if got == mtus[0] else
+                 "set IP_MTU_DISCOVER to IP_PMTUDISC_DO so that every datagram carries "
+                 "DF: without it the router fragments silently")
     lab.check(got == path.bottleneck, f"wrong path MTU reported for {path.describe()}",
               expected=f"Actual MTU: {path.bottleneck}", got=f"Actual MTU: {got}",
-              hint="the router's answer arrives after send() returned: after each probe, "
+              hint="the router's answer came back after the program had stopped waiting "
+                   "for it: on a path with delay it takes a round trip (here over 100 ms), "
+                   "so wait a fraction of a second per probe, not milliseconds" if late else
+                   "the router's answer arrives after send() returned: after each probe, "
                    "wait (poll() with a timeout) for the error queue (IP_RECVERR, "
                    "MSG_ERRQUEUE), re-read IP_MTU, and probe again at the new size"
               if got == mtus[0] or got > path.bottleneck else
@@ -125,6 +168,16 @@ def check_path(lab, mtus, listener=False):
               "is not a reason to shrink; report the MTU, not the payload size")
     lab.check(ALAS in sender.stdout, "no refused datagram was reported",
               expected=f"'{ALAS}' for each datagram refused as too big", got="no such line")
+    local = 1 if mtus[0] < IPV4_MAX else 0
+    check_refusals(lab, sender, local + len(seen),
+                   ("send() refuses the 65507-byte probe, and " if local else "") +
+                   f"{len(seen)} router answer(s) came back")
+    if peer:
+        lab.check(path.bottleneck - 28 in received, "the probe that passed never reached the "
+                  f"peer at {path.far_address}:{port}",
+                  expected=f"a datagram of {path.bottleneck - 28} bytes at port {port}",
+                  got=", ".join(map(str, received)) or "nothing",
+                  hint="connect() the socket to HOST and the port given with -p")
 
 
 def drain_sizes(sock):
@@ -158,9 +211,21 @@ def test_sender_finds_the_bottleneck_two_routers_away(lab):
     check_path(lab, (9000, 4000, 1400))
 
 
+# A router's answer that takes a while (but far less than the time limit) to come
+# back: a program that waits only a few milliseconds for it takes the silence for
+# a pass. No loss here: a lost answer is silence too, and nobody could tell.
+SLOW_FIRST_LINK = Impairment(delay=0.06, jitter=0.02, seed=3)
+
+
+@pytest.mark.points(5)
+@pytest.mark.netns
+def test_sender_waits_for_a_router_across_a_slow_link(lab):
+    check_path(lab, (9000, 1400), impairments=(SLOW_FIRST_LINK,))
+
+
 # -- the command line ----------------------------------------------------------------
 
-@pytest.mark.points(10)
+@pytest.mark.points(5)
 def test_bad_input_is_a_clear_error(lab):
     lab.step("ran big_sender with a host that does not exist")
     program = lab.run("no-such-host.invalid")

@@ -11,7 +11,8 @@ from harness.grading.contract import ADDRESS, address, line, quote
 from harness.labs.lab04_udp_broadcast.network import broadcast_lan
 from harness.labs.lab04_udp_broadcast.peers import (listener, multicast_sender, receive,
                                                     received_before, sender)
-from harness.programs.process import describe_exit
+from harness.peers.ports import byte_order_hint, byte_swapped_port, swapped
+from harness.programs.process import ProgramFailure, describe_exit
 
 PORT = 1060
 GROUP, OTHER_GROUP = "239.1.2.3", "239.1.2.4"
@@ -23,10 +24,27 @@ WAIT = 2.0  # for a datagram or a line that should come
 def start_server(lab, host, *args):
     """`udp_broadcast server ARGS` on host, once it says where it listens."""
     server = lab.run("server", *args, host=host)
-    return server, server.expect(
-        LISTENING + r"(?: in group .*)?",
-        hint="print 'Listening for datagrams at IP:PORT' (with the address getsockname() "
-             "returns) once the socket is bound")
+    grouped = "--group" in args
+    try:
+        match = server.expect(
+            LISTENING + r"(?: in group .*)?",
+            hint="print 'Listening for datagrams at IP:PORT' (with the address getsockname() "
+                 "returns) once the socket is bound")
+    except ProgramFailure:
+        if grouped and server.poll() is not None and any("join" in text.lower()
+                                                         for text in server.stderr):
+            lab.fail("the server could not join the group and exited",
+                     got=server.stderr[-1],
+                     hint="join on the interface whose address is HOST: imr_interface = "
+                          "HOST's address (INADDR_ANY asks the routing table, and this LAN "
+                          "has no route to the group)")
+        raise
+    printed = int(match["port"])
+    real = byte_swapped_port(server.pid, printed, "udp")
+    if real is not None:
+        lab.fail(f"the server printed port {printed}, but it listens on port {real}",
+                 got=match[0], hint=byte_order_hint(real, printed))
+    return server, match
 
 
 def client_line(sock, payload):
@@ -55,7 +73,7 @@ def check_silent(lab, server, sock, payload, destination, problem, hint):
 
 # -- the server ------------------------------------------------------------------
 
-@pytest.mark.points(15)
+@pytest.mark.points(10)
 @pytest.mark.netns
 def test_server_on_three_hosts_reports_one_broadcast(lab):
     net = broadcast_lan(lab.net, count=4)
@@ -89,6 +107,25 @@ def test_server_reports_the_client_address_and_text_quoted(lab):
         expect_report(server, peer, payload,
                       hint="print the payload quoted with sl_quote(), all the bytes that "
                            "arrived (a NUL does not end them), and the sender's IP:PORT")
+
+
+@pytest.mark.points(5)
+@pytest.mark.netns
+def test_server_on_port_0_prints_the_port_it_got(lab):
+    net = broadcast_lan(lab.net, count=2)
+    host = net.hosts[1]
+    server, match = start_server(lab, host, "", "-p", "0")
+    port = int(match["port"])
+    lab.check(port != 0, "the server printed port 0, not the port it got",
+              expected="Listening for datagrams at 0.0.0.0:P with the port the OS chose",
+              got=match[0], hint="port 0 asks the OS to choose: print the address "
+              "getsockname() returns after bind(), not the one you asked for")
+    peer = sender(net.hosts[0], net.address(net.hosts[0]))
+    payload = b"Hello on the port you printed"
+    lab.step(f"a Python client sent '{quote(payload)}' to {net.address(host)}:{port}, the "
+             "port the server printed")
+    peer.sendto(payload, (net.address(host), port))
+    expect_report(server, peer, payload, hint="the port printed must be the port bound")
 
 
 @pytest.mark.points(5)
@@ -170,18 +207,39 @@ def test_server_outside_the_group_hears_nothing(lab):
 
 # -- the client ------------------------------------------------------------------
 
-def run_client(lab, net, *args):
-    """`udp_broadcast client ARGS` on h1; fail unless it exits 0 soon."""
+def run_client(lab, net, *args, port=PORT, to=None):
+    """`udp_broadcast client ARGS` on h1; fail unless it exits 0 soon and says where
+    it sent (to: the destination address, by default the first argument)."""
     client = lab.run("client", *args, host=net.hosts[0])
     code = client.wait(5)
-    if code != 0:
-        denied = any("permission denied" in l.lower() for l in client.stderr)
+    if code == 3:
         client.expect(r"Sent .*", timeout=1)  # reports "not implemented yet" plainly
+    if code != 0:
+        said = " ".join(client.stderr).lower()
+        hint = None
+        if "permission denied" in said:
+            hint = ("sendto() a broadcast address fails with EACCES (Permission denied) "
+                    "unless the socket has SO_BROADCAST set")
+        elif "unreachable" in said and "--group" in args:
+            hint = ("with --group, pick the interface with IP_MULTICAST_IF (HOST's address): "
+                    "without it the kernel looks for a route to the group, and this LAN has none")
         lab.fail("the client did not send its datagram and exit 0",
                  expected="exit 0", got=f"it {describe_exit(code)}, stderr "
-                 f"{client.stderr[-1:] or 'empty'}",
-                 hint="sendto() a broadcast address fails with EACCES unless the socket "
-                      "has SO_BROADCAST set" if denied else None)
+                 f"{client.stderr[-1:] or 'empty'}", hint=hint)
+    target = f"{to or args[0]}:{port}"
+    sent = [text for text in client.stdout if text.startswith("Sent ")]
+    want = f"Sent '{quote(MESSAGE)}' to {target}"
+    if sent != [want]:
+        said = re.fullmatch(r"Sent '.*' to " + ADDRESS, sent[-1]) if sent else None
+        if said and int(said["port"]) == swapped(port):
+            hint = byte_order_hint(port, swapped(port))
+        elif said and said["port"] != str(port):
+            hint = (f"the datagram went to port {said['port']}, not {port}: send to the "
+                    "port given with -p (1060 without it)")
+        else:
+            hint = "after sendto(), print the Sent line with the destination's IP:PORT"
+        lab.fail("the client did not send to (or name) the right destination", expected=want,
+                 got=sent[-1] if sent else "no 'Sent' line", hint=hint)
     return client
 
 
@@ -218,7 +276,7 @@ def check_nothing_came(lab, net, sock, host, problem, hint):
               if before else None, hint=hint)
 
 
-@pytest.mark.points(15)
+@pytest.mark.points(10)
 @pytest.mark.netns
 def test_client_broadcast_reaches_every_host_on_the_lan(lab):
     net = broadcast_lan(lab.net, count=4)
@@ -244,6 +302,20 @@ def test_client_broadcast_stays_on_its_lan(lab):
                        hint="send to the broadcast address you were given, nothing else")
 
 
+@pytest.mark.points(5)
+@pytest.mark.netns
+def test_client_sends_to_the_port_given(lab):
+    net = broadcast_lan(lab.net, count=2)
+    host = net.hosts[1]
+    wanted, default = listener(host, 4040), listener(host, PORT)
+    lab.step(f"Python servers listen at 0.0.0.0:4040 and 0.0.0.0:{PORT} on {host.name}")
+    run_client(lab, net, net.broadcast, "-p", "4040", port=4040)
+    expect_message(lab, net, wanted, host, hint="send to the port given with -p (4040), "
+                   "in network byte order: htons()")
+    check_nothing_came(lab, net, default, host, f"the datagram went to port {PORT}, "
+                       "not to the port given with -p", hint="use the port given with -p")
+
+
 @pytest.mark.points(10)
 @pytest.mark.netns
 def test_client_multicast_reaches_members_only(lab):
@@ -253,7 +325,7 @@ def test_client_multicast_reaches_members_only(lab):
     other = listener(outsider, PORT)
     lab.step(f"Python servers on {members[0][0].name} and {members[1][0].name} joined "
              f"{GROUP}; the one on {outsider.name} listens at 0.0.0.0:{PORT} without joining")
-    run_client(lab, net, net.address(net.hosts[0]), "--group", GROUP)
+    run_client(lab, net, net.address(net.hosts[0]), "--group", GROUP, to=GROUP)
     for host, sock in members:
         expect_message(lab, net, sock, host, hint="with --group, sendto() the group address "
                        "(IP_MULTICAST_IF picks the interface of HOST)")
@@ -269,7 +341,7 @@ def test_client_multicast_leaves_with_ttl_1(lab):
     far = listener(net.far, PORT, GROUP, net.address(net.far))
     lab.step(f"Python servers that joined {GROUP} listen on {net.hosts[1].name} (with "
              "IP_RECVTTL) and on the far host behind the router")
-    run_client(lab, net, net.address(net.hosts[0]), "--group", GROUP, "-p", PORT)
+    run_client(lab, net, net.address(net.hosts[0]), "--group", GROUP, "-p", PORT, to=GROUP)
     got = expect_message(lab, net, member, net.hosts[1], hint="send to the group")
     lab.check(got.ttl == 1, "the multicast datagram did not leave with TTL 1",
               expected="TTL 1", got=f"TTL {got.ttl}",

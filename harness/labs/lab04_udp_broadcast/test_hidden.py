@@ -34,7 +34,7 @@ def test_client_broadcast_reaches_a_small_subnet_on_the_port_it_is_given(lab):
     peers = [(host, listener(host, PORT)) for host in net.hosts[1:]]
     lab.step(f"a LAN 10.9.8.64/26 (broadcast {net.lan.broadcast}); Python servers listen "
              f"at 0.0.0.0:{PORT} on " + ", ".join(host.name for host, _ in peers))
-    run_client(lab, net, net.lan.broadcast, "-p", PORT)
+    run_client(lab, net, net.lan.broadcast, "-p", PORT, port=PORT)
     for host, sock in peers:
         expect_message(lab, net, sock, host, hint="sendto() the address HOST and the port "
                        "given with -p; a broadcast address need not end in .255")

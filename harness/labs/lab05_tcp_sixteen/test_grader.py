@@ -4,12 +4,16 @@ peers split messages into one-byte segments and hang up early, so only a
 recvall() loop gets full marks; the life cycle (handshake, who closes first,
 TIME_WAIT, refused and unanswered connections) is checked on the wire."""
 import re
+import socket
 import time
 
 import pytest
 
 from harness.grading.contract import ADDRESS, address, line, quote
 from harness.network.capture import Capture, tcp_segments
+from harness.network.wire import Impairment
+from harness.peers.ports import byte_order_hint, byte_swapped_port
+from harness.programs.process import ProgramFailure
 from harness.peers.tcp import (accept, connect, dribble, listener, receive_exactly,
                                receive_until_close, reset)
 from harness.timeouts import scaled
@@ -28,7 +32,27 @@ def start_server(lab, host_arg=LOOPBACK, port=0, host=None):
     server = lab.run("server", host_arg, "-p", port, host=host)
     match = server.expect(LISTENING, hint="the server's first line must be 'Listening at "
                           "IP:PORT' with the address getsockname() returns after bind()")
-    return server, int(match["port"])
+    printed = int(match["port"])
+    real = byte_swapped_port(server.pid, printed)
+    if real is not None:
+        lab.fail(f"the server printed port {printed}, but it listens on port {real}",
+                 hint=byte_order_hint(real, printed))
+    return server, printed
+
+
+def gave_up_too_soon(server):
+    """A hint when the server's stderr says it stopped waiting for a client (its
+    receive timeout ran out), else None: a timeout far below 5 s looks like a
+    client that was served wrongly, so say what really happened. Only called on a
+    failure, so waiting a moment for the line costs a passing program nothing."""
+    try:
+        said = server.expect(r".*(nothing for|temporarily unavailable|timed out).*",
+                             timeout=0.5, stream="stderr")[0]
+    except ProgramFailure:
+        return None
+    return (f"the server gave up waiting for the client ({said.strip()[:120]}) although the "
+            "client was still sending: its receive timeout is far shorter than 5 s (SO_RCVTIMEO "
+            "takes a struct timeval: whole seconds in tv_sec, microseconds in tv_usec)")
 
 
 def expect_served(lab, server, peer, port, local=LOOPBACK):
@@ -59,16 +83,24 @@ def converse(lab, server, port, dribble_pause=None, address_to=LOOPBACK, host=No
         name = peer.getsockname()
         lab.step(f"a Python client at {address(*name)} connected to {address_to}:{port} and "
                  f"sent '{quote(GREETING)}' {how}")
-        if dribble_pause:
-            dribble(peer, GREETING, dribble_pause)
-        else:
+        if not dribble_pause:
             peer.sendall(GREETING)
+    if dribble_pause:
+        try:
+            dribble(peer, GREETING, dribble_pause)
+        except OSError:
+            pass  # the server hung up early: the check below says why
     reply, closed = receive_until_close(peer, 3, watch=server)
     lab.check(reply == FAREWELL and closed, "the server's answer was not 'Farewell, client' "
               "followed by its close", expected=f"'{quote(FAREWELL)}', then end of stream",
               got=f"'{quote(reply)}'" + ("" if closed else ", and the connection stayed open"),
-              hint="after reading all 16 bytes, send the 16-byte farewell with a sendall() "
-                   "loop and close() the connected socket")
+              hint=gave_up_too_soon(server) or
+              ("the farewell came but the connection stayed open: close() the connected "
+               "socket right after the reply" if reply == FAREWELL else
+               "the server answered nothing: it must read all 16 bytes (a recv() may return "
+               "just one: loop) before it answers and closes" if not reply else
+               "after reading all 16 bytes, send the 16-byte farewell with a sendall() "
+               "loop and close() the connected socket"))
     peer.close()
     return name
 
@@ -82,14 +114,14 @@ def test_server_answers_a_python_client(lab):
     expect_served(lab, server, peer, port)
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(5)
 def test_server_reads_a_dribbled_message(lab):
     server, port = start_server(lab)
     peer = converse(lab, server, port, dribble_pause=0.02)
     expect_served(lab, server, peer, port)
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(5)
 @pytest.mark.netns
 def test_server_prints_the_real_names_and_peers(lab):
     host, other = lab.net.host("server"), lab.net.host("client")
@@ -101,7 +133,7 @@ def test_server_prints_the_real_names_and_peers(lab):
     expect_served(lab, server, peer, port, local=link.a_address)
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(5)
 def test_server_reports_an_early_close_and_goes_on(lab):
     server, port = start_server(lab)
     lab.step(f"a Python client sent '{quote(GREETING[:7])}' (7 bytes) and closed")
@@ -128,13 +160,15 @@ def test_server_serves_three_clients_in_a_row(lab):
 def test_server_survives_a_reset_and_a_silent_client(lab):
     server, port = start_server(lab)
     lab.step("a Python client sent 3 bytes and reset the connection (SO_LINGER 0); another "
-             "connected and sent nothing; a third sent the greeting and waited for an answer")
+             "connected and sent nothing; a third sent the greeting and waited for an answer; "
+             "the server must report the first two on stderr")
     with lab.wire("the three Python clients connected", hint="a reset client must not stop "
               "the server: report the error and go back to accept()"):
         rude = connect(lab.host, LOOPBACK, port)
         rude.sendall(GREETING[:3])
         reset(rude)
         silent = connect(lab.host, LOOPBACK, port)
+        silent_name = silent.getsockname()
         patient = connect(lab.host, LOOPBACK, port, timeout=PROGRAM_TIMEOUT * 3)
         patient.sendall(GREETING)
     reply, closed = receive_until_close(patient, PROGRAM_TIMEOUT * 2.5, watch=server)
@@ -145,6 +179,17 @@ def test_server_survives_a_reset_and_a_silent_client(lab):
               got=f"'{quote(reply)}'" if reply else "nothing",
               hint="set SO_RCVTIMEO on each connected socket (5 s), and on EAGAIN report "
                    "the silent client and go back to accept()")
+    quiet = address(*silent_name)
+    try:
+        server.expect(f"(?i).*({re.escape(quiet)}|nothing|timed? ?out|temporarily unavailable|"
+                      "silent|seconds).*", stream="stderr", timeout=1)
+    except ProgramFailure:
+        lab.fail(f"the server did not report the client at {quiet} that sent nothing",
+                 expected="a line on stderr about it (its address, or that it timed out)",
+                 got=" | ".join(server.stderr[-3:]) or "nothing",
+                 hint="when recv() fails with EAGAIN (the 5 s ran out), say so on stderr with "
+                      "the client's address, e.g. warnx(\"recv from %s: nothing for 5 "
+                      "seconds\", ...), then go back to accept()")
 
 
 @pytest.mark.points(5)
@@ -162,7 +207,7 @@ def test_server_restarts_on_the_same_port_right_away(lab):
     converse(lab, again, port)
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(5)
 @pytest.mark.netns
 def test_server_closes_after_its_reply_on_the_wire(lab):
     server, port = start_server(lab)
@@ -173,7 +218,10 @@ def test_server_closes_after_its_reply_on_the_wire(lab):
             peer = connect(lab.host, LOOPBACK, port)
             me = peer.getsockname()
             peer.sendall(GREETING)
-        receive_until_close(peer, 3, watch=server)
+        # Long enough for a server that waits for the client first to give up (its
+        # own 5 s timeout) and close anyway: the kernel's timestamps then tell the
+        # two apart, not how fast this machine happens to be.
+        receive_until_close(peer, PROGRAM_TIMEOUT * 2, watch=server)
         fin = capture.wait_for_segment(lambda s: "FIN" in s.flags, scaled(2), port=port)
         peer.close()
         segments = tcp_segments(capture.stop(), port)
@@ -193,6 +241,71 @@ def test_server_closes_after_its_reply_on_the_wire(lab):
               "the server did not close first after its reply",
               expected="a FIN from the server right after its 16 bytes, before the client's",
               got=shown, hint="close() the connected socket as soon as the reply is sent")
+    gap = fin.time - data[-1].time
+    lab.check(gap < PROGRAM_TIMEOUT / 2, "the server closed only when it gave up waiting for "
+              "the client, not right after its reply",
+              expected="the server's FIN right after its 16 bytes",
+              got=f"the FIN {gap:.1f} s after the reply, while the client sent nothing",
+              hint="close() the connected socket as soon as the reply is sent; do not wait "
+                   "for the client to hang up first")
+
+
+@pytest.mark.points(5)
+def test_server_waits_out_a_greeting_that_stalls(lab):
+    server, port = start_server(lab)
+    pause = PROGRAM_TIMEOUT * 0.4
+    with lab.wire("a Python client sent the greeting in two parts"):
+        peer = connect(lab.host, LOOPBACK, port, nodelay=True)
+        name = peer.getsockname()
+        lab.step(f"a Python client at {address(*name)} sent '{quote(GREETING[:7])}', paused "
+                 f"{pause:.0f} s (less than the server's 5 s bound), then sent "
+                 f"'{quote(GREETING[7:])}'")
+        peer.sendall(GREETING[:7])
+        time.sleep(pause)  # the stall under test, not synchronisation
+        peer.sendall(GREETING[7:])
+    reply, closed = receive_until_close(peer, 3, watch=server)
+    peer.close()
+    lab.check(reply == FAREWELL and closed, "the server did not answer a client that paused "
+              "in the middle of its greeting", expected=f"'{quote(FAREWELL)}', then end of "
+              "stream", got=f"'{quote(reply)}'" + ("" if closed else ", no close"),
+              hint=gave_up_too_soon(server) or "keep reading (recvall) until all 16 bytes are "
+              "there; a pause shorter than the 5 s bound is not the end of the message")
+    expect_served(lab, server, name, port)
+
+
+# A long, jittery path that loses, duplicates and reorders a few segments: TCP
+# repairs all of it, so the program only has to wait long enough, and loop.
+SLOW_LOSSY = Impairment(delay=0.08, jitter=0.03, loss=0.02, duplicate=0.02, reorder=0.05,
+                        seed=5)
+
+
+def slow_lossy_link(lab, first, second):
+    """Two hosts joined by SLOW_LOSSY; the link (its seed goes into the story)."""
+    a, b = lab.net.host(first), lab.net.host(second)
+    link = lab.net.link(a, b, "10.0.5.0/24", impairment=SLOW_LOSSY)
+    lab.step(f"the {first} and the {second} are on a link with {SLOW_LOSSY.describe()}")
+    return a, b, link
+
+
+@pytest.mark.points(5)
+@pytest.mark.netns
+def test_server_answers_across_a_slow_lossy_link(lab):
+    host, other, link = slow_lossy_link(lab, "server", "client")
+    server, port = start_server(lab, link.a_address, host=host)
+    with lab.wire(f"a Python client connected to {link.a_address}:{port} across the link"):
+        peer = connect(other, link.a_address, port, timeout=PROGRAM_TIMEOUT)
+        name = peer.getsockname()
+        lab.step(f"a Python client at {address(*name)} sent '{quote(GREETING)}' one byte per "
+                 "segment, 20 ms apart")
+        dribble(peer, GREETING, 0.02)
+    reply, closed = receive_until_close(peer, PROGRAM_TIMEOUT, watch=server)
+    peer.close()
+    lab.check(reply == FAREWELL and closed, "the server did not answer across a slow link",
+              expected=f"'{quote(FAREWELL)}', then end of stream",
+              got=f"'{quote(reply)}'" + ("" if closed else ", no close"),
+              hint=gave_up_too_soon(server) or "bytes arrive late and in pieces here: loop "
+              "until all 16 are in, and bound the wait by seconds, not milliseconds")
+    expect_served(lab, server, name, port, local=link.a_address)
 
 
 # -- the client ---------------------------------------------------------------
@@ -229,7 +342,7 @@ def expect_farewell(lab, client):
     lab.check(code == 0, "the client did not exit 0 after the farewell", got=f"exit {code}")
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(5)
 def test_client_talks_to_a_python_server(lab):
     sock, client = start_client(lab)
     conn, peer = accept_greeting(lab, sock, client)
@@ -255,7 +368,7 @@ def test_client_reads_a_dribbled_reply(lab):
     conn.close()
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(5)
 def test_client_reports_an_early_close(lab):
     sock, client = start_client(lab)
     conn, _ = accept_greeting(lab, sock, client)
@@ -310,3 +423,111 @@ def test_client_gives_up_on_a_silent_address(lab):
               "the client did not give up cleanly on an address that never answers",
               expected=f"exit 1 after about {PROGRAM_TIMEOUT:.0f} s",
               got=f"exit {code} after {took:.1f} s, stderr {client.stderr[-1:] or 'empty'}")
+
+
+@pytest.mark.points(5)
+@pytest.mark.time_limit(40)
+def test_client_gives_up_on_a_silent_server(lab):
+    sock, client = start_client(lab)
+    conn, _ = accept_greeting(lab, sock, client)
+    lab.step("the Python server read the greeting and then said nothing, keeping the "
+             "connection open")
+    started = time.monotonic()
+    code = client.wait(PROGRAM_TIMEOUT * 3)
+    took = time.monotonic() - started
+    conn.close()
+    lab.check(code is not None, "the client waited forever for a server that accepted and "
+              "then said nothing", expected=f"give up after about {PROGRAM_TIMEOUT:.0f} s, "
+              "exit 1", got=f"still waiting after {took:.1f} s",
+              hint="a recv() on a blocking socket waits forever: set SO_RCVTIMEO (5 s) on the "
+                   "client's socket too, and report the EAGAIN it then returns")
+    lab.check(code == 1 and client.stderr, "the client did not report the silent server",
+              expected="an error on stderr, exit 1",
+              got=f"exit {code}, stderr {client.stderr[-1:] or 'empty'}",
+              hint="when recv() fails with EAGAIN, say the server sent nothing for 5 seconds "
+                   "(errx) and exit 1")
+    lab.check(took > PROGRAM_TIMEOUT * 0.8 - 0.5, "the client gave up on the server too soon",
+              expected=f"about {PROGRAM_TIMEOUT:.0f} s of patience", got=f"{took:.1f} s",
+              hint="SO_RCVTIMEO takes a struct timeval: whole seconds in tv_sec, microseconds "
+                   "in tv_usec")
+
+
+@pytest.mark.points(5)
+def test_client_waits_out_a_reply_that_stalls(lab):
+    sock, client = start_client(lab)
+    conn, _ = accept_greeting(lab, sock, client)
+    pause = PROGRAM_TIMEOUT * 0.4
+    lab.step(f"the Python server sent '{quote(FAREWELL[:7])}', paused {pause:.0f} s (less "
+             f"than the client's 5 s bound), then sent '{quote(FAREWELL[7:])}' and closed")
+    with lab.wire("the Python server sent its reply in two parts"):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sendall(FAREWELL[:7])
+        time.sleep(pause)  # the stall under test, not synchronisation
+        try:
+            conn.sendall(FAREWELL[7:])
+        except OSError:
+            pass  # the client hung up early: what it printed tells the story
+        conn.close()
+    client.expect(line("The server said '{text}'", text=re.escape(quote(FAREWELL))),
+                  timeout=3, hint="keep reading until all 16 bytes are there: a pause shorter "
+                  "than 5 s is not the end of the reply (SO_RCVTIMEO takes a struct timeval: "
+                  "whole seconds in tv_sec)")
+    code = client.expect_exit(3)
+    lab.check(code == 0, "the client did not exit 0 after the farewell", got=f"exit {code}")
+
+
+@pytest.mark.points(5)
+def test_client_reads_exactly_sixteen_bytes(lab):
+    sock, client = start_client(lab)
+    conn, _ = accept_greeting(lab, sock, client)
+    lab.step(f"the Python server answered twice, '{quote(FAREWELL * 2)}' in one send(), and "
+             "kept the connection open")
+    with lab.wire("the Python server sent its answer twice"):
+        conn.sendall(FAREWELL * 2)
+    code = client.wait(3)
+    conn.close()
+    said = [text for text in client.stdout if text.startswith("The server said")]
+    lab.check(said == [f"The server said '{quote(FAREWELL)}'"],
+              "the client did not print exactly the first 16 bytes of the answer",
+              expected=f"The server said '{quote(FAREWELL)}'",
+              got=said[-1] if said else "no 'The server said' line within 3 s",
+              hint="the protocol's message is 16 bytes: recvall() exactly 16, whatever else "
+                   "the server sends, and do not wait for the server to close"
+              if said else "read exactly 16 bytes; waiting for the server to close first "
+                           "hangs when it keeps the connection open")
+    lab.check(code == 0, "the client did not exit 0 once it had its 16 bytes",
+              got="still running after 3 s" if code is None else f"exit {code}")
+
+
+@pytest.mark.points(5)
+@pytest.mark.netns
+def test_client_talks_across_a_slow_lossy_link(lab):
+    host, other, link = slow_lossy_link(lab, "server", "client")
+    sock = listener(host, link.a_address)
+    port = sock.getsockname()[1]
+    lab.step(f"a Python server listens at {link.a_address}:{port}")
+    client = lab.run("client", link.a_address, "-p", port, host=other)
+    got = accept(sock, PROGRAM_TIMEOUT, watch=client)
+    if got is None:
+        lab.fail("the client's connection never reached the Python server across a slow link",
+                 got=client.stderr[-1] if client.stderr else None,
+                 hint="the handshake takes a round trip of 160 ms or more here: a connect() "
+                      "bound counted in milliseconds must be 5000, not 5")
+    conn = got[0]
+    data = receive_exactly(conn, 16, PROGRAM_TIMEOUT, watch=client)
+    lab.check(data == GREETING, "the Python server did not receive the greeting across the "
+              "link", expected=f"'{quote(GREETING)}'", got=f"'{quote(data)}'")
+    lab.step(f"the Python server sent '{quote(FAREWELL)}' one byte per segment, 20 ms apart, "
+             "and closed")
+    with lab.wire("the Python server sent the farewell"):
+        try:
+            dribble(conn, FAREWELL, 0.02)
+        except OSError:
+            pass  # the client hung up early: what it printed tells the story
+        conn.close()
+    client.expect(line("The server said '{text}'", text=re.escape(quote(FAREWELL))),
+                  timeout=PROGRAM_TIMEOUT,
+                  hint="bytes arrive late and in pieces here: loop until all 16 are in, with "
+                       "a bound in seconds")
+    code = client.expect_exit(3)
+    lab.check(code == 0, "the client did not exit 0 after the farewell", got=f"exit {code}")

@@ -52,16 +52,20 @@ class EchoServer:
     """Accepts one connection at a time on a lab host and echoes it upper-cased.
 
     It reads only while fewer than `max_pending` echoed bytes wait to be sent,
-    as a server that blocks in send() would. `expect`, a Pattern, makes it check
-    what arrives (first_bad is the offset of the first wrong byte); `flip_at`
-    corrupts the echo of one byte. received/sent count bytes of the current
+    as a server that blocks in send() would (0: it never reads at all). `expect`,
+    a Pattern, makes it check what arrives (first_bad is the offset of the first
+    wrong byte); `flip_at` corrupts the echo of one byte; while the Event
+    `hold_echo` is set, it sends nothing (a slow server: the client must wait
+    for its echo in poll(), not spin). received/sent count bytes of the current
     connection; `closed` is set once a connection ended.
     """
 
-    def __init__(self, host, max_pending=BLOCK, expect=None, flip_at=None):
+    def __init__(self, host, max_pending=BLOCK, expect=None, flip_at=None, hold_echo=None,
+                 address="127.0.0.1"):
         self.max_pending = max_pending
         self.expect = expect
         self.flip_at = flip_at
+        self.hold_echo = hold_echo or threading.Event()
         self.received = self.sent = 0
         self.first_bad = None
         self.client = None
@@ -71,7 +75,7 @@ class EchoServer:
         self._sock = host.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         _big_buffers(self._sock)  # inherited by accepted sockets
-        self._sock.bind(("127.0.0.1", 0))
+        self._sock.bind((address, 0))
         self._sock.listen(4)
         self.port = self._sock.getsockname()[1]
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -101,8 +105,9 @@ class EchoServer:
         reading = True
         while not self._stop.is_set() and (reading or pending):
             want_read = reading and len(pending) < self.max_pending
+            want_write = pending and not self.hold_echo.is_set()
             readable, writable, _ = select.select([conn] if want_read else [],
-                                                  [conn] if pending else [], [], SLICE)
+                                                  [conn] if want_write else [], [], SLICE)
             if writable:
                 try:
                     sent = conn.send(pending)
