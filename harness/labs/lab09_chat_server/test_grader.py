@@ -719,6 +719,12 @@ def test_client_half_closes_at_end_of_input(lab):
                         "still on their way must be printed")
     code = client.expect_exit(3)
     lab.check(code == 0, "the client did not exit 0 at the end", got=f"exit {code}")
+    closed = [text for text in client.stderr if "server closed the connection" in text]
+    lab.check(not closed, "the client said the server closed first, but the client ended first",
+              expected="nothing on stderr: its input ended, then the server closed",
+              got=f"'{closed[0]}'" if closed else None,
+              hint="say 'the server closed the connection' only when the server closed before "
+                   "standard input ended (the client had not shut down its side yet)")
 
 
 @pytest.mark.points(3)
