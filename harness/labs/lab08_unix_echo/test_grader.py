@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import stat
+import time
 import uuid
 
 import pytest
@@ -21,6 +22,7 @@ from harness.labs.lab08_unix_echo.peers import (
     is_socket_file, listener, own_view, pid_seen_by, program_process, receive_until_close,
     receive_with_descriptors, send_piece_by_piece, shared_directory, stale_socket_file)
 from harness.peers.tcp import receive_exactly
+from harness.peers.wait import wait_readable
 from harness.programs.process import NOT_IMPLEMENTED_EXIT, ProgramFailure
 from harness.timeouts import scaled
 
@@ -135,7 +137,7 @@ def stderr_text(program):
 
 # -- the server -------------------------------------------------------------------
 
-@pytest.mark.points(7)
+@pytest.mark.points(6)
 def test_server_listens_at_its_path_and_echoes(lab):
     server, path = start_server(lab)
     lab.check(is_socket_file(path), "the server said it listens, but its path holds no "
@@ -180,11 +182,12 @@ def test_server_echoes_every_byte_as_it_reads_until_the_half_close(lab):
               hint="echo exactly the count recv() returned (binary data has NUL bytes: no "
                    "string functions), and loop until recv() returns 0")
     server.expect(line("  Echoed {n} bytes, connection closed", n=str(len(first) + len(rest))),
-                  timeout=ACT)
+                  timeout=ACT, hint="count every byte sent back on the connection, over all "
+                  "its reads, and print the total once it is closed")
     converse(lab, server, path, b"and the next client", who="a second Python client")
 
 
-@pytest.mark.points(10)
+@pytest.mark.points(8)
 def test_server_prints_each_peers_credentials_as_its_namespaces_see_them(lab):
     # map_ids: uids and gids as the peers have them (harness/README.md, the sandbox).
     server, path = start_server(lab, map_ids=True)
@@ -229,7 +232,7 @@ def test_server_prints_each_peers_credentials_as_its_namespaces_see_them(lab):
                 int(me["uid"]), int(me["gid"]), "its pid there: the server can see it")
 
 
-@pytest.mark.points(8)
+@pytest.mark.points(7)
 def test_server_removes_a_stale_socket_file(lab):
     path = os.path.join(shared_directory(lab), "stale.sock")
     stale_socket_file(lab.host, path)
@@ -246,7 +249,7 @@ def test_server_removes_a_stale_socket_file(lab):
     converse(lab, server, path, b"served after the stale file")
 
 
-@pytest.mark.points(8)
+@pytest.mark.points(7)
 def test_server_refuses_a_path_held_by_a_live_server_or_a_file(lab):
     folder = shared_directory(lab)
     live_path = os.path.join(folder, "live.sock")
@@ -319,7 +322,7 @@ def test_server_listens_at_an_abstract_name(lab):
                    "that succeeds shows a live server")
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 def test_server_refuses_a_path_too_long_for_sun_path(lab):
     folder = shared_directory(lab)
     path = os.path.join(folder, "x" * (SUN_PATH - len(folder) - 1))
@@ -352,7 +355,7 @@ def test_server_refuses_a_path_too_long_for_sun_path(lab):
                    "most 107 bytes follow the '@'")
 
 
-@pytest.mark.points(8)
+@pytest.mark.points(7)
 def test_server_removes_its_socket_file_on_sigint_and_sigterm(lab):
     for signum in (signal.SIGINT, signal.SIGTERM):
         name = signal.Signals(signum).name
@@ -377,6 +380,36 @@ def test_server_removes_its_socket_file_on_sigint_and_sigterm(lab):
                   else f"killed by signal {-code}",
                   hint="in the handler, after the cleanup: signal(signum, SIG_DFL), unblock "
                        "it and raise(signum), so whoever started the server sees how it ended")
+
+
+@pytest.mark.points(6)
+@pytest.mark.time_limit(60)
+def test_server_goes_on_after_a_client_that_resets_and_one_that_is_silent(lab):
+    server, path = start_server(lab)
+    with lab.wire("a Python client sent 'reset me' and waited for its echo"):
+        sock = connect(lab.host, path)
+        lab.step(f"a Python client connected to {path}, sent 'reset me', and closed once the "
+                 "echo was waiting in its socket, unread: the server's next recv() fails "
+                 "with ECONNRESET")
+        sock.sendall(b"reset me")
+        echoed = wait_readable(sock, time.monotonic() + scaled(ACT), server)
+    sock.close()
+    lab.check(echoed, "the server did not echo 'reset me'", got=f"nothing within {ACT:.0f} s",
+              hint="send back what each recv() returned right away")
+    server.expect(line("  Echoed 8 bytes, connection closed"), timeout=ACT,
+                  hint="a client that resets ends only its own connection: recv() fails with "
+                       "ECONNRESET; warn() and go on to the next client, never exit")
+    with lab.wire("a Python client connected and sent nothing"):
+        silent = connect(lab.host, path)
+    lab.step(f"another Python client connected and sent nothing, keeping its connection open "
+             f"(the server's bound is {PROGRAM_TIMEOUT:.0f} s)")
+    server.expect(r"unix_echo: the client sent nothing for 5 seconds", stream="stderr",
+                  timeout=PROGRAM_TIMEOUT + ACT,
+                  hint="the receive timeout makes recv() fail with EAGAIN after 5 s of silence: "
+                       "report it with warnx() and end that connection; retrying keeps every "
+                       "other client waiting")
+    converse(lab, server, path, b"after the silence", who="a third Python client")
+    silent.close()
 
 
 # -- the client -------------------------------------------------------------------
@@ -424,6 +457,26 @@ def test_client_sends_half_closes_and_prints_the_reply(lab):
                       hint="read until recv() returns 0 and print everything, quoted with "
                            "sl_quote(), on one line: the pieces together")
         lab.check(ended(client) == 0, "the client did not exit 0 after the reply")
+    server_sock.close()
+
+
+@pytest.mark.points(3)
+@pytest.mark.time_limit(60)
+def test_client_gives_up_on_a_server_that_says_nothing(lab):
+    path = os.path.join(shared_directory(lab), "silent-server.sock")
+    server_sock = listener(lab.host, path)
+    lab.step(f"a Python server at {path} reads until the end of the client's stream, then "
+             "sends nothing and keeps the connection open")
+    client = lab.run("client", path)
+    conn = accepted(lab, server_sock, client, "the client")
+    receive_until_close(conn, ACT, watch=client)
+    code = outcome(client, PROGRAM_TIMEOUT + ACT)
+    lab.check(code == 1, "the client did not give up on a server that sent nothing",
+              expected=f"exit 1 once the server has been silent for {PROGRAM_TIMEOUT:.0f} s",
+              got=exit_text(code, client),
+              hint="bound every recv() (set_io_timeout() on the connected socket, as "
+                   "connect_to() does): it then fails with EAGAIN, and the client exits 1")
+    conn.close()
     server_sock.close()
 
 
@@ -556,7 +609,7 @@ def test_pair_dgram_keeps_each_message_apart(lab):
 
 # -- part 2: passing descriptors --------------------------------------------------
 
-@pytest.mark.points(7)
+@pytest.mark.points(6)
 def test_send_fd_passes_an_open_descriptor_of_the_file(lab):
     folder = shared_directory(lab)
     path = os.path.join(folder, "fd-server.sock")
@@ -607,7 +660,7 @@ def test_send_fd_passes_an_open_descriptor_of_the_file(lab):
     server_sock.close()
 
 
-@pytest.mark.points(9)
+@pytest.mark.points(8)
 def test_server_reads_through_a_passed_descriptor(lab):
     server, path = start_server(lab)
     secret = os.path.join(shared_directory(lab), "secret.txt")

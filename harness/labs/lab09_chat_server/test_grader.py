@@ -343,6 +343,13 @@ def test_server_drops_a_client_that_stops_reading(lab):
                           hint="never wait for one client: queue for it, and send only when "
                                "poll() says its socket is writable")
         if meant_for_slow > allowance:
+            printed = f"{slow.name} dropped: too slow"
+            if any(text.startswith(printed) for text in server.stdout):
+                lab.fail("the server dropped S but did not tell the other clients",
+                         expected=f"'{quote(dropped)}' at R", got=f"T's lines only; the server "
+                         f"printed '{printed}, …'",
+                         hint="announce the drop to every remaining client, as a leave is: "
+                              "'*** IP:PORT dropped: too slow'")
             lab.fail(f"the server never dropped S, a client that stopped reading: T sent "
                      f"{meant_for_slow} bytes of lines for it",
                      expected=f"'{quote(dropped)}' once more than 64 KiB waited for S",
@@ -465,6 +472,19 @@ def test_server_holds_1000_clients_at_once(lab):
               hint="forward each line to every client in the room")
 
 
+def cpu_while_idle(program):
+    """The CPU time program uses while nothing happens: sampled for IDLE_WINDOW seconds,
+    or until it passes IDLE_CPU_LIMIT. (used, seconds watched). A program asleep in
+    poll() uses none, however loaded the machine; one that spins uses some in any window."""
+    before = cpu_seconds(program)
+    started = time.monotonic()
+    used = 0.0
+    while time.monotonic() - started < IDLE_WINDOW and used <= IDLE_CPU_LIMIT:
+        time.sleep(0.1)  # sampling the CPU time, not waiting for an event
+        used = cpu_seconds(program) - before
+    return used, time.monotonic() - started
+
+
 @pytest.mark.points(5)
 @pytest.mark.time_limit(60)
 def test_server_sleeps_while_idle(lab):
@@ -482,16 +502,11 @@ def test_server_sleeps_while_idle(lab):
               hint="forward each line to every client in the room")
     lab.step(f"nobody sent anything for {IDLE_WINDOW:.0f} s; the test measured the server's "
              "CPU time meanwhile")
-    before = cpu_seconds(server)
-    started = time.monotonic()
-    used = 0.0
-    while time.monotonic() - started < IDLE_WINDOW and used <= IDLE_CPU_LIMIT:
-        time.sleep(0.1)  # sampling the CPU time, not waiting for an event
-        used = cpu_seconds(server) - before
+    used, took = cpu_while_idle(server)
     stop_if_exited(lab, server, "the room was idle")
     lab.check(used <= IDLE_CPU_LIMIT, "the server kept the CPU busy with nothing to do",
               expected=f"no CPU time at all while idle (at most {IDLE_CPU_LIMIT * 1000:.0f} ms)",
-              got=f"{used * 1000:.0f} ms of CPU in {time.monotonic() - started:.1f} s",
+              got=f"{used * 1000:.0f} ms of CPU in {took:.1f} s",
               hint="poll() with no timeout (-1), and ask for POLLOUT only for a client with "
                    "something queued: a socket with room is always writable, so poll() "
                    "would return at once, again and again")
@@ -535,7 +550,7 @@ def expect_printed(client, data, hint=None, timeout=3):
     return client.expect(line("{text}", text=re.escape(quote(data))), timeout=timeout, hint=hint)
 
 
-@pytest.mark.points(7)
+@pytest.mark.points(6)
 def test_client_prints_what_arrives_while_nothing_is_typed(lab):
     peer, client = start_client(lab)
     hint = ("poll() standard input and the socket together: a read() of standard input "
@@ -570,7 +585,7 @@ def stdin_flags(program, name):
     return None
 
 
-@pytest.mark.points(7)
+@pytest.mark.points(6)
 def test_client_sends_what_is_typed_while_the_server_is_silent(lab):
     peer, client = start_client(lab)
     for typed in (b"first line\n", b"caf\xc3\xa9 \ttab\n"):
@@ -593,7 +608,7 @@ def test_client_sends_what_is_typed_while_the_server_is_silent(lab):
               "shell and the terminal share: after POLLIN, one read() does not wait anyway")
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 @pytest.mark.netns
 @pytest.mark.time_limit(90)
 def test_client_keeps_receiving_while_its_typing_backs_up(lab):
@@ -638,6 +653,35 @@ def test_client_keeps_receiving_while_its_typing_backs_up(lab):
               expected=f"{lines} lines", got=f"{printed} lines")
 
 
+@pytest.mark.points(3)
+@pytest.mark.time_limit(60)
+def test_client_sleeps_while_nothing_happens(lab):
+    peer, client = start_client(lab)
+    send_to_client(lab, peer, client, b"*** welcome 127.0.0.1:41000, 1 online\n")
+    expect_printed(client, b"*** welcome 127.0.0.1:41000, 1 online")
+    phases = (
+        ("nothing was typed and the Python server was silent",
+         "poll() returned at once, again and again: give it no timeout (-1), and ask for "
+         "POLLOUT only while something typed waits to be sent (a socket with room is always "
+         "writable)"),
+        ("standard input had ended and the Python server was silent, its connection open",
+         "poll() returned at once, again and again, after the end of standard input: stop "
+         "watching it then (fd -1 in its pollfd), for at its end it is always readable"))
+    for ended_input, (quiet, hint) in enumerate(phases):
+        if ended_input:
+            lab.step("the test closed chat_client's standard input")
+            client.close_input()
+            peer.receive(1, 3, watch=client)  # its end of stream (graded elsewhere)
+        lab.step(f"for {IDLE_WINDOW:.0f} s {quiet}; the test measured the client's CPU time "
+                 "meanwhile")
+        used, took = cpu_while_idle(client)
+        stop_if_exited(lab, client, quiet)
+        lab.check(used <= IDLE_CPU_LIMIT, "the client kept the CPU busy with nothing to do",
+                  expected=f"no CPU time at all while idle (at most "
+                           f"{IDLE_CPU_LIMIT * 1000:.0f} ms)",
+                  got=f"{used * 1000:.0f} ms of CPU in {took:.1f} s", hint=hint)
+
+
 @pytest.mark.points(4)
 def test_client_ends_cleanly_when_the_server_closes(lab):
     peer, client = start_client(lab)
@@ -675,6 +719,12 @@ def test_client_half_closes_at_end_of_input(lab):
                         "still on their way must be printed")
     code = client.expect_exit(3)
     lab.check(code == 0, "the client did not exit 0 at the end", got=f"exit {code}")
+    closed = [text for text in client.stderr if "server closed the connection" in text]
+    lab.check(not closed, "the client said the server closed first, but the client ended first",
+              expected="nothing on stderr: its input ended, then the server closed",
+              got=f"'{closed[0]}'" if closed else None,
+              hint="say 'the server closed the connection' only when the server closed before "
+                   "standard input ended (the client had not shut down its side yet)")
 
 
 @pytest.mark.points(3)

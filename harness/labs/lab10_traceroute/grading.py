@@ -103,7 +103,7 @@ def parse(lab, program, destination):
         lab.check(hop is not None, "a hop line does not have the contract's shape",
                   expected=f"e.g. {SHAPE!r} or ' 2  * * *'", got=repr(text),
                   hint="printf(\"%2d \", ttl), then per probe \" *\", or \" ADDRESS\" (only when "
-                       "it is not the last one printed) and \"  %.3f ms\" and \" !N\" if unreachable")
+                       "it is not the last one printed on the line: stars do not count) and \"  %.3f ms\" and \" !N\" if unreachable")
         lab.check(hop.ttl == len(hops) + 1, "the hop numbers do not count 1, 2, 3, …",
                   expected=f"hop {len(hops) + 1}", got=repr(text))
         hops.append(hop)

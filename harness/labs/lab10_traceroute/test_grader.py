@@ -101,18 +101,19 @@ def test_trace_stops_at_max_hops(lab):
 def test_silent_router_gives_stars_and_the_trace_goes_on(lab):
     chain = build(lab, 3, silent=(2,))
     wire = peers.Wire(chain.prober, chain.links[0].a_address)
-    result = trace(lab, chain, "-q", "2", "-w", "1", stars=2, wait=1)
+    result = trace(lab, chain, "-q", "2", "-w", "0.5", stars=2, wait=0.5)
     wire.stop()
-    check_hops(lab, result, every_hop(chain, 2, silent=(2,)))
     probes = wire.probes()
-    check_probe_count(lab, probes, 8, "8 probes: 2 for each of 4 hops")
     for probe, following in zip(probes[2:4], probes[3:5]):
         gap = following.time - probe.time
-        lab.check(gap >= 1.0 - WAIT_TOLERANCE,
-                  "a probe with no answer was not given its WAIT of 1 s",
-                  expected="the next probe at least 1 s later", got=f"{gap:.3f} s later",
-                  hint="wait until the probe's deadline (its send time + WAIT) with poll(); "
-                       "poll() takes milliseconds")
+        lab.check(gap >= 0.5 - WAIT_TOLERANCE,
+                  "a probe with no answer was not given its WAIT of 0.5 s",
+                  expected="the next probe at least 0.5 s later", got=f"{gap:.3f} s later",
+                  hint="-w takes fractions of a second: read it as a double (sl_parse_double), "
+                       "and wait until the probe's deadline (its send time + WAIT) with poll(), "
+                       "whose timeout is in milliseconds")
+    check_hops(lab, result, every_hop(chain, 2, silent=(2,)))
+    check_probe_count(lab, probes, 8, "8 probes: 2 for each of 4 hops")
 
 
 @pytest.mark.points(8)
@@ -196,17 +197,21 @@ def test_duplicated_answers_do_not_stop_the_trace(lab):
     fakes = [f"10.0.50.{ttl}" for ttl in range(1, 5)]
     lab.step(f"behind r1, a Python peer plays four more routers ({', '.join(fakes)}) and the "
              f"destination {d},")
-    lab.step("and sends every answer twice, as a network that duplicates packets would")
+    lab.step("and sends every answer twice, as a network that duplicates packets would, "
+             f"but none to the second probe of hop 3 ({fakes[1]}: '*' between two times)")
 
     def script(number, probe):
+        if probe.dport == peers.FIRST_PORT + 7:  # probe 7: hop 3's second
+            return []
         if probe.ttl <= len(fakes):
             answer = peers.icmp_error(fakes[probe.ttl - 1], probe, peers.ICMP_TIME_EXCEEDED, 0)
         else:
             answer = peers.icmp_error(d, probe, peers.ICMP_DEST_UNREACH, peers.PORT_UNREACHABLE)
         return [(0, answer), (0, answer)]
     with peers.ScriptedDestination(chain.dest, d, script):
-        result = trace(lab, chain, "-m", "6")
+        result = trace(lab, chain, "-m", "6", "-w", "0.5", stars=1, wait=0.5)
     expected = [[chain.hop_address(1)] * 3] + [[fake] * 3 for fake in fakes] + [[d] * 3]
+    expected[2][1] = STAR
     check_hops(lab, result, expected)
 
 
@@ -256,23 +261,29 @@ def test_icmp_echo_requests_are_well_formed(lab):
 @pytest.mark.netns
 def test_icmp_trace_ignores_other_identifiers_and_broken_checksums(lab):
     chain = build(lab, 1, scripted=True)
-    d = chain.dest_address
-    lab.step(f"a Python peer answers the first echo request that reaches {d} with a reply "
-             "that carries another identifier, one whose checksum is wrong, and one from "
-             "10.0.99.1; the second correctly")
+    d, fake = chain.dest_address, "10.0.50.2"
+    lab.step(f"behind r1, a Python peer plays a router ({fake}) and the destination {d}: it "
+             "answers the first echo request with TTL 2 with a reply that carries another "
+             "identifier, one whose checksum is wrong, and one from 10.0.99.1;")
+    lab.step(f"the second with a time exceeded from {fake} that quotes 9 bytes after the IP "
+             "header (an ICMP message of odd length, 37 bytes); later ones with the right reply")
 
     def script(number, probe):
-        if number == 0:
+        if probe.ttl == 1 and number == 0:  # TTL 2 at the prober, 1 past r1
             return [(0, peers.echo_reply(d, probe, ident=probe.ident ^ 0x5A5A)),
                     (0, peers.echo_reply(d, probe, bad_checksum=True)),
                     (0, peers.echo_reply("10.0.99.1", probe))]
+        if probe.ttl == 1:
+            return [(0, peers.icmp_error(fake, probe, peers.ICMP_TIME_EXCEEDED, 0,
+                                         probe.packet[:29]))]
         return [(0, peers.echo_reply(d, probe))]
     with peers.ScriptedDestination(chain.dest, d, script):
-        result = trace(lab, chain, "-I", "-q", "2", "-w", "1", "-m", "2", stars=1, wait=1)
-    check_hops(lab, result, [[chain.hop_address(1)] * 2, [STAR, d]],
+        result = trace(lab, chain, "-I", "-q", "2", "-w", "1", "-m", "3", stars=1, wait=1)
+    check_hops(lab, result, [[chain.hop_address(1)] * 2, [STAR, fake], [d, d]],
                hint="take an echo reply only from the destination, with your identifier, the "
                     "probe's sequence number, and an ICMP checksum that verifies "
-                    "(inet_checksum() over the whole ICMP message gives 0)")
+                    "(inet_checksum() over the whole ICMP message gives 0; in a message of "
+                    "odd length the last byte is the high byte of a word padded with a zero)")
 
 
 @pytest.mark.points(4)

@@ -2,6 +2,7 @@
 families at once (one socket per address, so the test knows which family a
 client chose), and a client that reads dual_server's one-line answer."""
 import select
+import socket
 import time
 
 from harness.grading.contract import address
@@ -51,10 +52,17 @@ class Servers:
             sock.close()
 
 
-def answer(conn, text):
-    """Send one line (text and a newline) and close."""
+def answer(conn, text, split=None, gap=0.3):
+    """Send one line (text and a newline) and close; with split, in two pieces: the
+    first split bytes, then after gap seconds the rest (a line a client must gather)."""
+    data = text.encode() + b"\n"
     try:
-        conn.sendall(text.encode() + b"\n")
+        if split is not None:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.sendall(data[:split])
+            time.sleep(gap)  # the behaviour under test: the pieces arrive apart
+            data = data[split:]
+        conn.sendall(data)
     except OSError:
         pass  # the client has gone: what it printed tells the story
     conn.close()

@@ -136,6 +136,8 @@ def expect_answered(lab, server, host, to_ip, port):
               expected=f"'{quote(want)}', then the server's close",
               got=f"'{quote(data)}'" + ("" if closed else ", and the connection stayed open"),
               hint=(UNMAP_HINT if fam == "IPv4" and b"::ffff:" in data else
+                    "the family is the unmapped address's: an IPv4 client is 'over IPv4', so "
+                    "decide it after unmap()" if fam == "IPv4" and b"over IPv6" in data else
                     "send 'You are ADDR over FAMILY' and a newline, then close()"))
     server.expect(printed, hint=UNMAP_HINT if fam == "IPv4" else
                   "print an IPv6 client as 'Client [ADDR]:PORT over IPv6' (sl_addr_text)")
@@ -216,9 +218,10 @@ def run_client(lab, world, name, port):
                    binds=world.binds)
 
 
-def serve_one(lab, servers, client, why, delay_until=None):
+def serve_one(lab, servers, client, why, delay_until=None, split=None):
     """Accept the client's connection on one of the Python servers and answer it
-    (after time.time() reaches delay_until, if given). Returns the address it reached."""
+    (after time.time() reaches delay_until, if given; in two pieces split after split
+    bytes, if given). Returns the address it reached."""
     got = servers.accept(STARTUP, watch=client)
     if got is None:
         if client.poll() is not None:  # it ended: say how (e.g. not implemented yet)
@@ -229,7 +232,9 @@ def serve_one(lab, servers, client, why, delay_until=None):
     lab.step(f"the Python server at {address(reached, servers.port)} accepted {address(*peer)}")
     if delay_until is not None:
         time.sleep(max(0.0, delay_until - time.time()))  # the behaviour under test: a slow answer
-    answer(conn, said(peer, family(reached)))
+    if split is not None:
+        lab.step(f"it sent its answer in two pieces, {split} bytes and 0.3 s later the rest")
+    answer(conn, said(peer, family(reached)), split=split)
     return reached, peer
 
 
@@ -243,7 +248,8 @@ def expect_success(lab, client, reached, peer, port):
     text = quote(said(peer, family(reached)).encode())
     client.expect(line("The server says '{text}'", text=re.escape(text)), timeout=STARTUP,
                   hint="read the server's line until the newline or its close and print it "
-                       "with sl_quote(), without the newline")
+                       "with sl_quote(), without the newline: one recv() returns what has "
+                       "arrived so far, so loop until the newline comes")
     code = client.expect_exit(STARTUP)
     lab.check(code == 0, "the client did not exit 0 after the server's answer", got=f"exit {code}")
 
@@ -283,7 +289,7 @@ def test_client_connects_to_single_family_names(lab):
         lab.step(f"the client is asked for {name} ({only} only)")
         client = run_client(lab, world, name, servers.port)
         reached, peer = serve_one(lab, servers, client, "resolve HOST with AF_UNSPEC and "
-                                  "connect to the address it gives")
+                                  "connect to the address it gives", split=8)
         lab.check(reached == only, f"the client reached the wrong address for {name}",
                   expected=address(only, servers.port), got=address(reached, servers.port))
         expect_success(lab, client, reached, peer, servers.port)
@@ -348,6 +354,12 @@ def test_client_falls_back_to_ipv4_when_ipv6_is_blackholed(lab):
               "then IPv4", expected=f"a SYN to {SERVER6}, then one to {SERVER}",
               got="; ".join(map(str, syns)) or "no SYN", hint=TRY_HINT)
     check_stagger(lab, to6[0], to4[0], "IPv4")
+    secs = next(float(m["secs"]) for m in (re.fullmatch(CONNECTED, t) for t in client.stdout) if m)
+    lab.check(secs >= STAGGER - EARLY, "the time to connect is not counted from the first "
+              "attempt's start", expected=f"'after 0.25x s' or more (IPv4 started "
+              f"{STAGGER * 1000:.0f} ms after IPv6)", got=f"'after {secs:.3f} s'",
+              hint="take the start time once, before the first attempt, and print the time "
+                   "from then to the winner's connection")
 
 
 @pytest.mark.points(7)
@@ -477,8 +489,17 @@ def test_client_tries_a_second_ipv6_address_before_ipv4(lab):
 @pytest.mark.time_limit(30)
 def test_client_gives_up_when_no_address_answers(lab):
     dead = ["fd00:1::98", "fd00:1::99"]
-    world = dual_world(lab, [(a, "dead.lab") for a in dead])
-    blackhole(lab, world, *dead)
+    world = dual_world(lab, [(a, "dead.lab") for a in dead], server_addresses6=dead[:1])
+    blackhole(lab, world, dead[1])
+    lab.step(f"{dead[0]} is the server host's, and nothing listens on it: it refuses")
+    unknown = run_client(lab, world, UNKNOWN, 1060)
+    message = f"dual_client: {UNKNOWN}: Name or service not known"
+    unknown.expect(re.escape(message), stream="stderr", timeout=STARTUP,
+                   hint="on failure getaddrinfo() returns an EAI_ code: errx(1, \"%s: %s\", "
+                        "host, gai_strerror(code)), as in showip")
+    code = unknown.expect_exit(STARTUP)
+    lab.check(code == 1, "the client did not exit 1 for an unknown name", expected="exit 1",
+              got=f"exit {code}")
     with capture_client(world) as capture:
         client = run_client(lab, world, "dead.lab", 1060)
         code = client.wait(ATTEMPT_LIMIT + STAGGER + STARTUP)
@@ -499,6 +520,11 @@ def test_client_gives_up_when_no_address_answers(lab):
               expected=f"'{message}REASON' on stderr, exit 1",
               got=f"exit {code}, stderr: {' | '.join(client.stderr[-2:]) or 'nothing'}",
               hint="when every address has failed, errx(1, ...) with the last reason")
+    final = next(t for t in client.stderr if t.startswith(message))
+    lab.check(not final.endswith("Connection refused"), "the client gave the first failure's "
+              "reason, not the last one's", expected=f"'{message}' and the reason {dead[1]} "
+              f"failed with (no answer within {ATTEMPT_LIMIT:.0f} seconds)", got=f"'{final}'",
+              hint="keep the errno of every failure as it happens: the message gives the last")
     lab.check(CPU_HOG not in client.symptoms, "the client kept the CPU busy while it waited",
               expected="poll() asleep until the next deadline", got="over a second of CPU time",
               hint="poll()'s timeout is the time left until the earliest deadline, in "
