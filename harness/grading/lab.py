@@ -50,6 +50,10 @@ class Lab:
         os.mkdir(self.workdir)
         os.chmod(self.workdir, 0o1777)  # the program may run as another user
         self.seen_symptoms = []  # filled in at teardown
+        # Variables added to the sandbox's fixed environment for every program this
+        # test runs (a test of time zones sets TZ here; the grader's own environment
+        # never reaches student code).
+        self.env = {}
 
     @property
     def host(self):
@@ -78,7 +82,8 @@ class Lab:
         events = tempfile.mkstemp(prefix="events-", dir=self._scratch)
         os.close(events[0])
         fence = sandbox.command(events=events[1], open_files=open_files, net_raw=net_raw,
-                                binds=binds, writable=[self.workdir], map_ids=map_ids)
+                                binds=binds, writable=[self.workdir], map_ids=map_ids,
+                                env=self.env)
         return self._launch(host, [self.binaries[name], *map(str, args)], lifetime=lifetime,
                             label=label, wrapper=(*fence, *self.wrapper), events=events[1],
                             stdin=stdin)

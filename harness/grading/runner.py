@@ -94,8 +94,15 @@ def read_results(path):
                     event = json.loads(line)
                 except ValueError:
                     continue
+                if not isinstance(event, dict):
+                    continue  # not a line the plugin writes
                 for kind, fields in event.items():
-                    test = test_from_json(fields)
+                    if kind not in ("planned", "finished") or not isinstance(fields, dict):
+                        continue
+                    try:
+                        test = test_from_json(fields)
+                    except (KeyError, TypeError, ValueError):
+                        continue
                     (planned if kind == "planned" else finished)[test.nodeid] = test
     except OSError:
         pass

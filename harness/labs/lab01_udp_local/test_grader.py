@@ -181,8 +181,9 @@ LOCAL_ZONE = "SLT-5:45"
 
 
 @pytest.fixture
-def local_zone(monkeypatch):
+def local_zone(lab, monkeypatch):
     """Run the test, and the programs it starts, with TZ=LOCAL_ZONE."""
+    lab.env["TZ"] = LOCAL_ZONE
     monkeypatch.setenv("TZ", LOCAL_ZONE)
     time.tzset()
     yield LOCAL_ZONE
