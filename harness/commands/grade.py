@@ -108,13 +108,15 @@ def enter_lab_root(argv, build, budget_left=lambda: None):
         why_not_uml = uml.unavailable_reason()
         if why_not_uml is None:
             build()
-            print(f"grade: note: {reason}; grading inside user-mode Linux (a kernel run "
-                  "as an ordinary process, with namespaces of its own).", file=sys.stderr)
             left = budget_left()
             if left is not None:  # the kernel's grade stops when this one would have
                 argv = with_budget(argv, max(1.0, left))
-            status, why_not_uml = uml.run([sys.executable, "-m", "harness", *argv], reason,
-                                          None if left is None else left + uml.STOP_SECONDS)
+            status, why_not_uml = uml.run(
+                [sys.executable, "-m", "harness", *argv], reason,
+                None if left is None else left + uml.STOP_SECONDS,
+                booted=lambda: print(f"grade: note: {reason}; grading inside user-mode "
+                                     "Linux (a kernel run as an ordinary process, with "
+                                     "namespaces of its own).", file=sys.stderr, flush=True))
             if status is not None:
                 return "user-mode-linux", reason, status
         reason = f"{reason}; {why_not_uml}"

@@ -220,16 +220,18 @@ class Boot:
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
-def run(argv, reason, deadline_seconds=None):
+def run(argv, reason, deadline_seconds=None, booted=lambda: None):
     """Run argv inside a fresh user-mode Linux kernel and pass its stdout and
-    stderr on. Returns (exit status, None), or (None, why) if the kernel could not
-    boot or died before the command ended (the caller then grades on the loopback)."""
+    stderr on; booted() is called once the kernel runs it. Returns (exit status,
+    None), or (None, why) if the kernel could not boot or died before the command
+    ended (the caller then grades on the loopback)."""
     boot = Boot(argv, reason)
     try:
         why_not = boot.wait_until_booted(scaled(BOOT_SECONDS))
         if why_not:
             boot.stop()
             return None, f"{why_not} ({boot.last_console_lines()})"
+        booted()
         status = boot.wait(deadline_seconds)
         sys.stdout.buffer.write(boot.output("stdout"))
         sys.stdout.flush()
