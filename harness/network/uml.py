@@ -36,9 +36,12 @@ ENV_ALLOW = "SOCKLAB_UML_ALLOW"
 # The kernel's memory. The whole grade fits (bench measures the peak); hosted
 # containers are small (Gradescope's default was 384 MB), so no more than needed.
 MEMORY_MB = 256
-# Inside, every system call crosses ptrace: the grader's own waits get this much
-# longer. Waits that a lab's contract fixes are measured, not scaled (timeouts.py).
+# Inside, every system call crosses ptrace: the grader's own waits get at least
+# this much longer, and more on a host so loaded that the boot took longer than
+# REFERENCE_BOOT_SECONDS (see timeout_scale). Waits that a lab's contract fixes
+# are measured, not scaled (timeouts.py).
 TIMEOUT_FACTOR = 5
+REFERENCE_BOOT_SECONDS = 3.0
 BOOT_SECONDS = 120
 # A kernel whose command ran past its deadline gets this long to finish before it
 # is killed (its grade stops itself at --budget; this is the last resort).
@@ -126,9 +129,20 @@ def inner_environment(reason, run):
            if not key.startswith("SOCKLAB_NO_NETNS")}
     env[ENV_INSIDE] = reason
     env["TMPDIR"] = os.path.join(run, "tmp")
-    env["SOCKLAB_TIMEOUT_SCALE"] = str(min(100, scaled(1) * TIMEOUT_FACTOR))
+    env.pop("SOCKLAB_TIMEOUT_SCALE", None)  # init sets it once booted (timeout_scale)
     env.setdefault("PYTHONPATH", os.path.dirname(os.path.dirname(os.path.dirname(INIT))))
     return env
+
+
+def timeout_scale_command():
+    """Shell that sets SOCKLAB_TIMEOUT_SCALE inside: ours, times the kernel's
+    slowness, which its boot measures (the uptime when the command starts; the
+    same boot takes REFERENCE_BOOT_SECONDS on an idle host)."""
+    program = ("{ s = f * $1 / ref; if (s < f) s = f; s *= base; if (s > 100) s = 100; "
+               "printf \"%.1f\", s }")
+    return (f"SOCKLAB_TIMEOUT_SCALE=$(awk -v f={TIMEOUT_FACTOR} "
+            f"-v ref={REFERENCE_BOOT_SECONDS} -v base={scaled(1)} "
+            f"{shlex.quote(program)} /proc/uptime)\nexport SOCKLAB_TIMEOUT_SCALE\n")
 
 
 def write_run_directory(run, argv, reason):
@@ -139,7 +153,8 @@ def write_run_directory(run, argv, reason):
     exports = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in env.items()
                       if key.isidentifier())
     with open(os.path.join(run, "command"), "w") as script:
-        script.write(f"{exports}cd {shlex.quote(os.getcwd())} || exit 1\n"
+        script.write(f"{exports}{timeout_scale_command()}"
+                     f"cd {shlex.quote(os.getcwd())} || exit 1\n"
                      f"exec {shlex.join(argv)}\n")
 
 
