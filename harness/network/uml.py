@@ -12,6 +12,7 @@ modules to load, the command's stdout, stderr and exit status. The console (a
 pipe to us) only says when the kernel has booted, so a kernel that cannot start
 (ptrace refused, no memory) is given up after a bounded time, never waited on.
 """
+import ctypes
 import os
 import select
 import shlex
@@ -158,6 +159,15 @@ def write_run_directory(run, argv, reason):
                      f"exec {shlex.join(argv)}\n")
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent():
+    """In the kernel's process before exec: if the grader is killed (a platform's
+    time limit), the kernel goes too, and with it the processes it runs."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Boot:
     """One user-mode Linux kernel running `argv` (see run)."""
 
@@ -171,7 +181,8 @@ class Boot:
         self.process = subprocess.Popen(command_line(self.run_dir, memory_mb),
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, env=env,
-                                        start_new_session=True)
+                                        start_new_session=True,
+                                        preexec_fn=die_with_parent)
 
     def wait_until_booted(self, seconds):
         """None once init says so, else why not: the kernel ended, or seconds passed."""
