@@ -222,7 +222,8 @@ class Boot:
             return None
 
     def stop(self):
-        """Kill the kernel and every host process it made (they share its group)."""
+        """Kill the kernel and every host process it made (they share its group).
+        Safe to call again."""
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -251,6 +252,9 @@ def run(argv, reason, deadline_seconds=None, booted=lambda: None):
     stderr on; booted() is called once the kernel runs it. Returns (exit status,
     None), or (None, why) if the kernel could not boot or died before the command
     ended (the caller then grades on the loopback)."""
+    # A platform's time limit sends SIGTERM: leave through the finally below, which
+    # kills the kernel's whole process group (SIGKILL leaves only PDEATHSIG to help).
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     boot = Boot(argv, reason)
     try:
         why_not = boot.wait_until_booted(scaled(BOOT_SECONDS))
@@ -267,4 +271,6 @@ def run(argv, reason, deadline_seconds=None, booted=lambda: None):
             return None, f"user-mode Linux stopped early ({boot.last_console_lines()})"
         return status, None
     finally:
+        boot.stop()
         boot.remove()
+        signal.signal(signal.SIGTERM, previous)
