@@ -70,6 +70,7 @@ bench:
 	@harness/deps test
 	@"$$(harness/python)" tests/bench/bench.py $(BENCH_ARGS)
 	@"$$(harness/python)" tests/bench/budget.py
+	@"$$(harness/python)" tests/bench/uml.py
 
 flake:
 	@harness/deps test

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from harness import catalog
 from harness.commands import class_grading, entry_point, with_absolute_impl
 from harness.grading.runner import grade_labs
-from harness.network import namespaces
+from harness.network import namespaces, uml
 from harness.programs import sandbox
 from harness.programs.build import Implementation
 from harness.results import RENDERERS
@@ -96,16 +96,51 @@ def parse_args(argv):
     return args
 
 
-def enter_lab_root(argv):
-    """Re-run inside a lab root if possible; otherwise note once why not. Returns
-    (backend, why not the full one)."""
+def enter_lab_root(argv, build, budget_left=lambda: None):
+    """Re-run inside a lab root if possible: namespaces here, else a user-mode Linux
+    kernel (after build(), so the slower kernel finds the programs compiled);
+    otherwise note once why not. Returns (backend, why not namespaces, exit status
+    of a grade that ran inside user-mode Linux or None). budget_left() is how
+    many seconds of --budget remain (None without one)."""
     reason = namespaces.enter_lab_root(argv)
     if reason is None:
-        return "namespaces", ""
+        if uml.inside():
+            return "user-mode-linux", os.environ[uml.ENV_INSIDE], None
+        return "namespaces", "", None
+    # SOCKLAB_NO_NETNS asks for the loopback itself: no kernel is booted then.
+    if not os.environ.get(namespaces.ENV_NO_NETNS):
+        why_not_uml = uml.unavailable_reason()
+        if why_not_uml is None:
+            build()
+            left = budget_left()
+            if left is not None:  # the kernel's grade stops when this one would have
+                argv = with_budget(argv, max(1.0, left))
+            status, why_not_uml = uml.run(
+                [sys.executable, "-m", "harness", *argv], reason,
+                None if left is None else left + uml.STOP_SECONDS,
+                booted=lambda: print(f"grade: note: {reason}; grading inside user-mode "
+                                     "Linux (a kernel run as an ordinary process, with "
+                                     "namespaces of its own).", file=sys.stderr, flush=True))
+            if status is not None:
+                return "user-mode-linux", reason, status
+        reason = f"{reason}; {why_not_uml}"
     os.environ[namespaces.ENV_NO_NETNS] = reason
     print(f"grade: note: {reason}; grading on the loopback only, and tests that need a "
           "lab network are reported as skipped.", file=sys.stderr)
-    return "loopback", reason
+    return "loopback", reason, None
+
+
+def with_budget(argv, seconds):
+    """argv with its --budget replaced by seconds."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--budget":
+            skip = True
+        elif not arg.startswith("--budget="):
+            kept.append(arg)
+    return kept + ["--budget", f"{seconds:.1f}"]
 
 
 def main(argv):
@@ -122,12 +157,18 @@ def run(argv):
     started = time.monotonic()
     configure_sandbox(args)
     impl = Implementation(args.impl, sanitize=args.sanitize)
-    backend, note = enter_lab_root(with_absolute_impl(argv, args.impl))
-    if not args.no_sandbox:
-        sandbox.ensure_built()
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        builds = list(pool.map(impl.build_lab, labs))
+    def build():
+        if not args.no_sandbox:
+            sandbox.ensure_built()
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            return list(pool.map(impl.build_lab, labs))
+    backend, note, status = enter_lab_root(
+        with_absolute_impl(argv, args.impl), build,
+        lambda: args.budget - (time.monotonic() - started) if args.budget else None)
+    if status is not None:
+        return status  # the whole grade ran inside user-mode Linux and reported there
+    builds = build()
     results = grade_labs(labs, impl.bin_dir, jobs=args.jobs, hidden=args.hidden,
                          wrapper=args.wrapper, extra_args=["-k", args.test] if args.test else [],
                          deadline=started + args.budget if args.budget else None)

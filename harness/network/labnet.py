@@ -88,7 +88,7 @@ class Host:
             raise NetworkSetupError("cannot configure the grader's own network")
         script = "".join(command + "\n" for command in commands)
         result = subprocess.run(["nsenter", f"--net={self.netns_path}", "ip", "-batch", "-"],
-                                input=script, capture_output=True, text=True, timeout=10)
+                                input=script, capture_output=True, text=True, timeout=scaled(10))
         if result.returncode != 0:
             raise NetworkSetupError(f"ip on host {self.name} failed: {result.stderr.strip()}\n"
                                     f"commands:\n{script}")
@@ -293,7 +293,7 @@ def _wait_until_forwarding(lan, timeout=5.0):
     command = ["nsenter", f"--net={lan.switch.netns_path}", "ip", "-j", "-d", "link", "show",
                "master", lan.name]
     while True:
-        shown = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        shown = subprocess.run(command, capture_output=True, text=True, timeout=scaled(10))
         states = [port.get("linkinfo", {}).get("info_slave_data", {}).get("state")
                   for port in json.loads(shown.stdout or "[]")]
         if len(states) == len(lan.members) and all(s == "forwarding" for s in states):

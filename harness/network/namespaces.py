@@ -15,6 +15,7 @@ import sys
 import threading
 
 from harness.errors import SetupError
+from harness.timeouts import scaled
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
@@ -59,9 +60,9 @@ def probe_user_namespaces():
         return "unshare/nsenter not found (install util-linux)"
     try:
         probe = subprocess.run(_lab_root_command() + ["true"], capture_output=True,
-                               text=True, timeout=10)
+                               text=True, timeout=scaled(10))
     except subprocess.TimeoutExpired:
-        return "unshare did not answer within 10 s"
+        return f"unshare did not answer within {scaled(10):.0f} s"
     if probe.returncode != 0:
         why = probe.stderr.strip().splitlines()[-1:] or ["unknown error"]
         return f"unprivileged user namespaces are unavailable here ({why[0]})"

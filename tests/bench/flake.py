@@ -3,7 +3,10 @@
 report every test whose verdict ever differs. It should report none, also with
 the other core kept busy (--busy).
 
-    tests/bench/flake.py [--runs 30] [--mutant-runs 10] [--mutants 4] [--busy]
+    tests/bench/flake.py [--runs 30] [--mutant-runs 10] [--mutants 4] [--busy] [--container]
+
+--container grades under tests/container/run (Docker's default profile: the
+grader runs in user-mode Linux), e.g. `make flake FLAKE_ARGS="--container --runs 10"`.
 
 Exit 1 if any verdict differed, so it can gate a release.
 """
@@ -44,11 +47,11 @@ def mutant_tree(patch, scratch):
     return lab_dir[:2], tree
 
 
-def repeat(label, runs, *args):
+def repeat(label, runs, *args, user=()):
     """Grade `runs` times; print and return the tests whose verdict varied."""
     seen = collections.defaultdict(collections.Counter)
     for run in range(1, runs + 1):
-        report, seconds, _ = grade(*args)
+        report, seconds, _ = grade(*args, user=user, timeout=7200)
         for key, verdict in verdicts(report).items():
             seen[key][verdict] += 1
         print(f"  {label} run {run}/{runs}: {report['score']}/{report['max']} in {seconds:.1f} s",
@@ -65,14 +68,17 @@ def main():
     parser.add_argument("--mutant-runs", type=int, default=10)
     parser.add_argument("--mutants", type=int, default=4, help="how many mutants (spread over labs)")
     parser.add_argument("--busy", action="store_true", help="keep one core busy meanwhile")
+    parser.add_argument("--container", action="store_true",
+                        help="grade in a reproduced container (user-mode Linux inside)")
     args = parser.parse_args()
+    user = [os.path.join(ROOT, "tests", "container", "run")] if args.container else []
     busy = multiprocessing.Process(target=spin, daemon=True) if args.busy else None
     if busy:
         busy.start()
     flaky = {}
     try:
         print(f"The solutions, {args.runs} times{' (one core kept busy)' if busy else ''}:")
-        flaky.update(repeat("solutions", args.runs, "--impl", "solutions"))
+        flaky.update(repeat("solutions", args.runs, "--impl", "solutions", user=user))
         patches = sorted(glob.glob(os.path.join(ROOT, "tests", "mutants", "*", "*.patch")))
         chosen = patches[::max(1, len(patches) // max(1, args.mutants))][:args.mutants]
         with tempfile.TemporaryDirectory(prefix="socklab-flake-") as scratch:
@@ -80,7 +86,8 @@ def main():
                 lab, tree = mutant_tree(patch, scratch)
                 name = os.path.relpath(patch, os.path.join(ROOT, "tests", "mutants"))
                 print(f"Mutant {name}, {args.mutant_runs} times:")
-                flaky.update(repeat(name, args.mutant_runs, "--impl", tree, "--lab", lab))
+                flaky.update(repeat(name, args.mutant_runs, "--impl", tree, "--lab", lab,
+                                    user=user))
     finally:
         if busy:
             busy.terminate()
