@@ -127,7 +127,7 @@ def measure(lab, target, shift, server_text, era_fix=False):
               "the printed time is not the server's clock",
               expected=f"between {utc(before + shift)} and {utc(after + shift)} UTC",
               got=f"{utc(result.when)} UTC",
-              hint="print your clock at T4 plus the offset, in UTC (gmtime_r), "
+              hint="print your clock at T4 plus the offset, in UTC (gmtime_r, not localtime_r), "
                    "with the era closest to your clock (ntp_to_timespec)")
     lab.check(-0.001 <= result.delay < 1.0, "the delay is not plausible on a loopback",
               expected="a few microseconds to milliseconds", got=f"{result.delay:.6f} s",
@@ -157,7 +157,10 @@ def check_offset(lab, result, target, shift, era_fix):
 
 @pytest.mark.points(7)
 @pytest.mark.netns
-def test_client_reads_a_real_server_in_step(lab, scratch, shim):
+def test_client_reads_a_real_server_in_step(lab, scratch, shim, other_time_zone):
+    # Another time zone than UTC, so that a time printed in local time shows.
+    lab.step(f"the client runs with TZ={other_time_zone} (local time is UTC+5:45); it must "
+             "print UTC")
     real_server(lab, scratch, shim, 0.0)
     measure(lab, LOOPBACK, 0.0, f"{LOOPBACK}:123")
 
@@ -436,9 +439,10 @@ def test_client_discards_replies_from_anyone_but_the_server(lab):
     request = next_request(lab, server, client)
     # Well-formed replies with the right originate timestamp, as someone who
     # sees the request could forge: only the source gives them away.
-    for spoofer, where in ((udp_socket(lab.host), "another port of the server's address"),
-                           (udp_socket(lab.host, "127.0.0.2", server.port),
-                            "the server's port on another address")):
+    spoofers = [(udp_socket(lab.host), "another port of the server's address"),
+                (udp_socket(lab.host, "127.0.0.2", server.port),
+                 "the server's port on another address")]
+    for spoofer, where in spoofers:
         lab.step(f"a socket at {address(*spoofer.getsockname())} ({where}) sent a "
                  "well-formed reply (stratum 9)")
         server.send(request, server.answer(request, ahead=BAD_AHEAD, stratum=BAD_STRATUM),
@@ -446,6 +450,15 @@ def test_client_discards_replies_from_anyone_but_the_server(lab):
     lab.step("then the server itself replied")
     server.send(request, server.answer(request))
     expect_the_good_reply_used(lab, server, client)
+    for spoofer, where in spoofers:
+        stranger = address(*spoofer.getsockname())
+        lab.check(any(stranger in text for text in client.stderr),
+                  f"the client did not report the reply from {where} that it discarded",
+                  expected=f"a line on stderr naming {stranger}, e.g. 'discarded reply from "
+                           f"{stranger}: not the server'",
+                  got=" | ".join(client.stderr[-3:]) or "nothing on stderr",
+                  hint="do not connect() the socket (the kernel would drop strangers unseen): "
+                       "compare each sender with the server's address and say why you discard")
 
 
 @pytest.mark.points(3)
