@@ -53,3 +53,9 @@ def line(template, **parts):
 
 # An IPv4 address and port as printed, with groups for each.
 ADDRESS = r"(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):(?P<port>\d{1,5})"
+
+
+
+# A zone 5 h 45 min east of UTC, in POSIX TZ syntax (no time zone files needed):
+# run a program in it and its local time differs from UTC wherever the grader runs.
+OTHER_ZONE = "SLT-5:45"

@@ -18,6 +18,8 @@ import errno
 import os
 import time
 
+from harness.timeouts import scaled
+
 ERRNO_HINTS = {
     errno.ECONNREFUSED: "the other side's port was closed: an ICMP port unreachable (UDP) or "
                         "a RST (TCP) arrived, which the kernel reports as ECONNREFUSED",
@@ -135,7 +137,9 @@ def watch_quiet(program, interval=1.0):
     before, started = program.cpu_seconds(), time.monotonic()
     runnable = 0
     for _ in range(SAMPLES):
-        if program.wait(interval / SAMPLES) is not None:
+        # Not scaled (wait() scales): a slow machine must not stretch the quiet
+        # interval past the program's own timeouts.
+        if program.wait(interval / SAMPLES / scaled(1.0)) is not None:
             break
         runnable += "R" in session_states(program)
     return runnable / SAMPLES, program.cpu_seconds() - before, time.monotonic() - started

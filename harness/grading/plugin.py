@@ -15,11 +15,13 @@ import importlib
 import json
 import os
 import signal
+import time
 from dataclasses import asdict
 
 import pytest
 
 from harness import catalog
+from harness.grading.contract import OTHER_ZONE
 from harness.grading.diagnoses import errno_hint, stderr_hint
 from harness.grading.lab import GradeFailure, Lab
 from harness.grading.schedule import longest_first, my_share
@@ -152,6 +154,19 @@ def lab(request):
     request.node.socklab_lab = world
     yield world
     world.teardown()
+
+
+@pytest.fixture
+def other_time_zone(lab, monkeypatch):
+    """For this test the grader and every program it starts run with
+    TZ=contract.OTHER_ZONE, so that local time and UTC differ. (The sandbox gives
+    programs a fixed environment: lab.env is how a variable reaches them.)"""
+    lab.env["TZ"] = OTHER_ZONE
+    monkeypatch.setenv("TZ", OTHER_ZONE)
+    time.tzset()
+    yield OTHER_ZONE
+    monkeypatch.undo()
+    time.tzset()
 
 
 class TimeLimitExceeded(GradeFailure):

@@ -5,7 +5,8 @@ import struct
 import time
 from dataclasses import dataclass
 
-from harness.peers.udp import receive, udp_socket
+from harness.peers.udp import receive_until, udp_socket
+from harness.timeouts import scaled
 
 NTP_UNIX_OFFSET = 2208988800  # seconds from 1900-01-01 to 1970-01-01
 ERA = 1 << 32                 # seconds in one NTP era (136 years)
@@ -23,6 +24,21 @@ def from_ntp(timestamp, near):
     seconds = timestamp / 2**32 - NTP_UNIX_OFFSET
     eras = round((near - seconds) / ERA)
     return seconds + eras * ERA
+
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+TIMESPEC = struct.Struct("@qq")
+
+
+def _read_stamped(sock, size):
+    """(data, sender, arrival): arrival by the kernel's stamp (Unix seconds)."""
+    data, ancillary, _, sender = sock.recvmsg(size, socket.CMSG_SPACE(TIMESPEC.size))
+    arrival = time.time()  # only if the kernel gave no stamp
+    for level, kind, value in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
+            seconds, nanoseconds = TIMESPEC.unpack_from(value)
+            arrival = seconds + nanoseconds / 1e9
+    return data, sender[:2], arrival
 
 
 @dataclass
@@ -77,16 +93,19 @@ class FakeServer:
     def __init__(self, host, address="127.0.0.1", ahead=12.5, stratum=7):
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         self.sock = udp_socket(host, address, 0, family)
+        # Arrival times from the kernel, not from when the grader got round to reading.
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.address, self.port = self.sock.getsockname()[:2]
         self.ahead = ahead
         self.stratum = stratum
 
     def next_request(self, timeout, watch=None):
         """The next datagram sent to the server, or None within timeout."""
-        got = receive(self.sock, timeout, watch=watch)
+        got = receive_until(self.sock, time.monotonic() + scaled(timeout), watch,
+                            read=_read_stamped)
         if got is None:
             return None
-        return Request(got[0], got[1], time.time())
+        return Request(*got)
 
     def answer(self, request, ahead=None, **changes):
         """A correct reply packet to request, from a clock `ahead` seconds in front

@@ -12,6 +12,7 @@ import pytest
 
 from harness.grading.contract import address, line
 from harness.grading.diagnoses import check_blocks
+from harness.network.capture import ETH_P_IP, Capture
 from harness.network.wire import Impairment
 from harness.labs.lab07_sntp_client.peers import ERA, MODE_CLIENT, FakeServer, from_ntp
 from harness.labs.lab07_sntp_client.chronyd import (Chronyd, ask_ntplib, build_shim, shift_text,
@@ -126,7 +127,7 @@ def measure(lab, target, shift, server_text, era_fix=False):
               "the printed time is not the server's clock",
               expected=f"between {utc(before + shift)} and {utc(after + shift)} UTC",
               got=f"{utc(result.when)} UTC",
-              hint="print your clock at T4 plus the offset, in UTC (gmtime_r), "
+              hint="print your clock at T4 plus the offset, in UTC (gmtime_r, not localtime_r), "
                    "with the era closest to your clock (ntp_to_timespec)")
     lab.check(-0.001 <= result.delay < 1.0, "the delay is not plausible on a loopback",
               expected="a few microseconds to milliseconds", got=f"{result.delay:.6f} s",
@@ -156,7 +157,10 @@ def check_offset(lab, result, target, shift, era_fix):
 
 @pytest.mark.points(7)
 @pytest.mark.netns
-def test_client_reads_a_real_server_in_step(lab, scratch, shim):
+def test_client_reads_a_real_server_in_step(lab, scratch, shim, other_time_zone):
+    # Another time zone than UTC, so that a time printed in local time shows.
+    lab.step(f"the client runs with TZ={other_time_zone} (local time is UTC+5:45); it must "
+             "print UTC")
     real_server(lab, scratch, shim, 0.0)
     measure(lab, LOOPBACK, 0.0, f"{LOOPBACK}:123")
 
@@ -346,7 +350,12 @@ def test_client_ignores_a_forged_kiss_of_death(lab):
 def test_client_blocks_while_waiting_for_the_reply(lab):
     server, client = start_fake(lab, timeout="5")
     request = next_request(lab, server, client)
-    check_blocks(lab, client, "the server's reply (it runs with -t 5)")
+    check_blocks(lab, client, "the server's reply (it runs with -t 5)", interval=0.4)
+    while True:  # answer the latest request, whatever the client's tries
+        later = server.next_request(0, watch=client)
+        if later is None:
+            break
+        request = later
     server.send(request, server.answer(request))
     expect_the_good_reply_used(lab, server, client)
 
@@ -435,9 +444,10 @@ def test_client_discards_replies_from_anyone_but_the_server(lab):
     request = next_request(lab, server, client)
     # Well-formed replies with the right originate timestamp, as someone who
     # sees the request could forge: only the source gives them away.
-    for spoofer, where in ((udp_socket(lab.host), "another port of the server's address"),
-                           (udp_socket(lab.host, "127.0.0.2", server.port),
-                            "the server's port on another address")):
+    spoofers = [(udp_socket(lab.host), "another port of the server's address"),
+                (udp_socket(lab.host, "127.0.0.2", server.port),
+                 "the server's port on another address")]
+    for spoofer, where in spoofers:
         lab.step(f"a socket at {address(*spoofer.getsockname())} ({where}) sent a "
                  "well-formed reply (stratum 9)")
         server.send(request, server.answer(request, ahead=BAD_AHEAD, stratum=BAD_STRATUM),
@@ -445,6 +455,15 @@ def test_client_discards_replies_from_anyone_but_the_server(lab):
     lab.step("then the server itself replied")
     server.send(request, server.answer(request))
     expect_the_good_reply_used(lab, server, client)
+    for spoofer, where in spoofers:
+        stranger = address(*spoofer.getsockname())
+        lab.check(any(stranger in text for text in client.stderr),
+                  f"the client did not report the reply from {where} that it discarded",
+                  expected=f"a line on stderr naming {stranger}, e.g. 'discarded reply from "
+                           f"{stranger}: not the server'",
+                  got=" | ".join(client.stderr[-3:]) or "nothing on stderr",
+                  hint="do not connect() the socket (the kernel would drop strangers unseen): "
+                       "compare each sender with the server's address and say why you discard")
 
 
 @pytest.mark.points(3)
@@ -508,10 +527,16 @@ def gives_up(lab, start, timeout):
     A correct client may be late on a busy machine, never early: a run whose
     only fault is a late try is run once more, and the second run judged."""
     for run in (1, 2):
-        server, client = start(timeout)
+        server, client, capture = start(timeout)
         lab.step(f"the server never answers; the client runs with -t {timeout}")
         gaps, status = gaps_of_tries(lab, server, client, float(timeout))
         server.close()
+        if capture is not None:  # the send times at the client's end of the link
+            sent = [packet.time for packet in capture.stop() if packet.outgoing
+                    and packet.protocol == ETH_P_IP and packet.data[9] == socket.IPPROTO_UDP
+                    and socket.inet_ntoa(packet.data[16:20]) == server.address]
+            if len(sent) == len(gaps) + 1:
+                gaps = [b - a for a, b in zip(sent, sent[1:])]
         late = [gap for gap in gaps if gap > float(timeout) * 1.5 + 0.2]
         if not late or any(gap < float(timeout) * 0.7 for gap in gaps) or run == 2:
             break
@@ -542,7 +567,7 @@ def gives_up(lab, start, timeout):
 
 @pytest.mark.points(5)
 def test_client_gives_up_after_a_few_tries(lab):
-    gives_up(lab, lambda timeout: start_fake(lab, timeout), "0.3")
+    gives_up(lab, lambda timeout: (*start_fake(lab, timeout), None), "0.3")
 
 
 @pytest.mark.points(3)
@@ -558,8 +583,11 @@ def test_client_gives_up_after_a_few_tries_over_a_slow_link(lab):
         probe.sendto(b"probe", (link.b_address, server.port))
         lab.check(server.next_request(3.0) is not None, "the lab link carried nothing",
                   hint="the grader's network failed: please report it")
+        # Send times come from the client's host: the user-space cable's own
+        # scheduling must not make a correct client look early or late.
+        capture = Capture([client_host])
         client = lab.run(link.b_address, "-p", server.port, "-t", timeout, host=client_host)
-        return server, client
+        return server, client, capture
     try:
         gives_up(lab, start, "0.3")
     finally:
