@@ -22,6 +22,8 @@ import subprocess
 import pytest
 
 from gradeapi import ROOT
+from harness import catalog
+from harness.commands.dist import hidden_test_names
 from harness.network import namespaces
 from harness.timeouts import scaled
 
@@ -97,3 +99,16 @@ def test_handout_points_only_at_files_a_student_has(handout):
         if not os.path.exists(path):
             wrong.append(f"a link to {target}, which does not exist")
     assert not wrong, f"{relative(handout)}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("handout", HANDOUTS, ids=lambda h: h.split("/")[-2])
+def test_handout_states_the_number_of_tests_the_grader_has(handout):
+    with open(handout) as file:
+        stated = re.findall(r"runs (\d+) tests", file.read())
+    lab = catalog.by_number(os.path.basename(os.path.dirname(handout))[:2], ROOT)
+    grader = os.path.join(lab.package_dir, "test_grader.py")
+    with open(grader) as file:
+        source = file.read()
+    visible = set(re.findall(r"^def (test_\w+)", source, re.M)) - set(hidden_test_names(source))
+    assert all(int(n) == len(visible) for n in stated), \
+        f"{relative(handout)} says it runs {stated[0]} tests; its grader has {len(visible)}"
