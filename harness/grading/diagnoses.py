@@ -7,6 +7,12 @@ test actually saw. Every lab may use them:
     swapped(port)                   the port with its two bytes exchanged (htons twice, or never)
     bound_ports(program, "udp")     local ports of the sockets in the program's network
                                     namespace ("udp" or "tcp"; IPv4 and IPv6)
+    byte_swapped_port(program, printed, "tcp")
+                                    the port really bound when `printed` is its byte swap
+    byte_order_hint(real, printed)  the hint for a port printed without ntohs()
+    check_blocks(lab, program, waiting_for)
+                                    fail the test if the program spins while it should
+                                    block (programs/activity.py measures it)
     port_hint(printed, program)     why a printed port may be wrong (0, byte-swapped), or ""
     check_printed_port(lab, printed, program, what)
                                     fail the test with a student-facing message if the port
@@ -63,21 +69,46 @@ def swapped(port):
     return ((port & 0xFF) << 8) | (port >> 8)
 
 
-def bound_ports(program, kind="udp"):
-    """The local ports of every socket of that kind in the network namespace the
-    program runs in (read from /proc/PID/net, which shows the process's own
-    namespace). Empty if the program has gone."""
+# /proc/PID/net/{tcp,udp}[6] rows: "sl local_address rem_address st ...", the
+# local address as hex IP:PORT; TCP state 0A is LISTEN (UDP sockets have no state).
+TCP_LISTEN = "0A"
+
+
+def bound_ports(program, kind="udp", listening=False):
+    """The local ports of every socket of that kind ("udp" or "tcp"; IPv4 and IPv6)
+    in the network namespace the program (a Program or a pid) runs in, read from
+    /proc/PID/net, which shows the process's own namespace; with listening=True
+    only listening TCP sockets. Empty if the program has gone."""
+    pid = getattr(program, "pid", program)
     ports = set()
     for table in (kind, kind + "6"):
         try:
-            with open(f"/proc/{program.pid}/net/{table}") as rows:
+            with open(f"/proc/{pid}/net/{table}") as rows:
                 next(rows)
                 for row in rows:
-                    local = row.split()[1]
-                    ports.add(int(local.rsplit(":", 1)[1], 16))
+                    fields = row.split()
+                    if listening and kind == "tcp" and fields[3] != TCP_LISTEN:
+                        continue
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
         except (OSError, StopIteration, ValueError, IndexError):
             continue
     return ports
+
+
+def byte_swapped_port(program, printed, kind="tcp"):
+    """The port really bound when the program printed `printed` byte-swapped
+    (nothing bound at `printed`, something at its swap), else None."""
+    ports = bound_ports(program, kind, listening=True)
+    real = swapped(printed)
+    if printed not in ports and real in ports and real != printed:
+        return real
+    return None
+
+
+def byte_order_hint(real, printed):
+    """The hint for a port printed without ntohs(): real is the port in use."""
+    return (f"{printed} is {real} with its two bytes swapped: sin_port is kept in network "
+            "byte order, so print ntohs(sin_port) (or use sl_addr_text())")
 
 
 def port_hint(printed, program=None, kind="udp"):
@@ -103,46 +134,26 @@ def check_printed_port(lab, printed, program, what="the server", kind="udp"):
                  expected="the port the socket is really bound to", got=str(printed), hint=hint)
 
 
-# A program blocked in poll(), recv() or accept() sleeps in the kernel: it uses
-# next to no CPU and /proc shows it in state S. One that spins is runnable (R)
-# whenever it is looked at, even when the machine is so busy that it gets little
-# CPU (the sandbox lowers a hog's priority), so the share of samples in which it
-# is runnable tells the two apart whatever the load; the CPU share is a second sign.
+# A program blocked in poll(), recv() or accept() sleeps in the kernel: it is
+# neither running nor waiting for a CPU. One that spins is always one of the two,
+# even when the machine is so busy that it gets little CPU (the sandbox lowers a
+# hog's priority), so the share of a quiet interval it spends runnable tells the
+# two apart whatever the load (programs/activity.py); the CPU share is a second sign.
 BUSY_RUNNABLE = 0.5
 BUSY_CPU = 0.3
-SAMPLES = 25
-
-
-def session_states(program):
-    """The states (R, S, D, ...) of the live processes of the program's session:
-    the program, its sandbox and anything it forked."""
-    states = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[3]) == program.pid:
-            states.append(fields[0].decode())
-    return states
 
 
 def watch_quiet(program, interval=1.0):
     """Watch the program over a quiet interval (the test sends it nothing; ends
-    early if it exits): (share of samples in which it was runnable, CPU seconds
-    it used, seconds that passed)."""
-    before, started = program.cpu_seconds(), time.monotonic()
-    runnable = 0
-    for _ in range(SAMPLES):
-        # Not scaled (wait() scales): a slow machine must not stretch the quiet
-        # interval past the program's own timeouts.
-        if program.wait(interval / SAMPLES / scaled(1.0)) is not None:
-            break
-        runnable += "R" in session_states(program)
-    return runnable / SAMPLES, program.cpu_seconds() - before, time.monotonic() - started
+    early if it exits): (share of the interval it was runnable, CPU seconds it
+    used, seconds that passed)."""
+    runnable, cpu, started = program.runnable_seconds(), program.cpu_seconds(), time.monotonic()
+    # Not scaled (wait() scales): a slow machine must not stretch the quiet
+    # interval past the program's own timeouts.
+    program.wait(interval / scaled(1.0))
+    passed = time.monotonic() - started
+    runnable = max(0.0, program.runnable_seconds() - runnable)
+    return runnable / passed, max(0.0, program.cpu_seconds() - cpu), passed
 
 
 def check_blocks(lab, program, waiting_for, interval=1.0):
@@ -153,8 +164,8 @@ def check_blocks(lab, program, waiting_for, interval=1.0):
     runnable, used, passed = watch_quiet(program, interval)
     lab.check(runnable <= BUSY_RUNNABLE and used <= BUSY_CPU * passed,
               f"the program kept the CPU busy while waiting for {waiting_for}",
-              expected="a program asleep in the kernel (state S) using next to no CPU",
-              got=f"runnable in {runnable:.0%} of {SAMPLES} looks, {used:.2f} s of CPU "
-                  f"in {passed:.2f} s",
+              expected="a program asleep in the kernel, using next to no CPU",
+              got=f"running or ready to run for {runnable:.0%} of {passed:.2f} s, "
+                  f"{used:.2f} s of CPU",
               hint="a loop around a non-blocking call (MSG_DONTWAIT, O_NONBLOCK, poll() with "
                    "timeout 0) busy-waits: block in recvfrom()/poll() with the time left instead")

@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from harness.programs import sandbox
+from harness.programs import activity, sandbox
 from harness.programs.readable import readable_pattern
 from harness.results.model import CPU_LIMIT, CRASHED, HUNG, NOT_IMPLEMENTED
 from harness.results.text import safe_line
@@ -103,25 +103,15 @@ class Program:
         return self._proc.pid
 
     def cpu_seconds(self):
-        """CPU time (user + system, in seconds) used so far by the live processes of
-        the program's session: the program, its sandbox and any children it forked.
-        A test that expects the program to block (in poll, recv, accept) compares
-        this before and after a quiet interval: a busy-waiting program burns the
-        whole interval, a blocked one next to nothing."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as stat:
-                    fields = stat.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            # after the command name: state, ppid, pgrp, session, ... utime(12) stime(13)
-            if int(fields[3]) == self._proc.pid:
-                total += int(fields[11]) + int(fields[12])
-        return total / ticks
+        """CPU time (seconds) used so far by the program and any children it forked,
+        its sandbox left out (programs/activity.py)."""
+        return activity.cpu_seconds(self._proc.pid)
+
+    def runnable_seconds(self):
+        """Seconds the program and its children have been running or waiting for a
+        CPU: next to nothing while it is blocked, whatever the load
+        (programs/activity.py)."""
+        return activity.runnable_seconds(self._proc.pid)
 
     def expect(self, pattern, timeout=2.0, stream="stdout", hint=None):
         """Wait for the next line on stream matching pattern (a regex, fullmatch).

@@ -11,7 +11,7 @@ from harness.grading.contract import ADDRESS, address, line, quote
 from harness.labs.lab04_udp_broadcast.network import broadcast_lan
 from harness.labs.lab04_udp_broadcast.peers import (listener, multicast_sender, receive,
                                                     received_before, sender)
-from harness.peers.ports import byte_order_hint, byte_swapped_port, swapped
+from harness.grading.diagnoses import byte_order_hint, byte_swapped_port, swapped
 from harness.programs.process import ProgramFailure, describe_exit
 
 PORT = 1060

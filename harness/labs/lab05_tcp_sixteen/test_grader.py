@@ -12,7 +12,7 @@ import pytest
 from harness.grading.contract import ADDRESS, address, line, quote
 from harness.network.capture import Capture, tcp_segments
 from harness.network.wire import Impairment
-from harness.peers.ports import byte_order_hint, byte_swapped_port
+from harness.grading.diagnoses import byte_order_hint, byte_swapped_port
 from harness.programs.process import ProgramFailure
 from harness.peers.tcp import (accept, connect, dribble, listener, receive_exactly,
                                receive_until_close, reset)

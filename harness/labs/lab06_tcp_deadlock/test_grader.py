@@ -14,7 +14,6 @@ from harness.grading.contract import ADDRESS, address, line, quote
 from harness.labs.lab06_tcp_deadlock.peers import (CHUNK, EchoServer, Pattern, StreamClient,
                                         socket_queues, upper, wait_for_stall)
 from harness.network.wire import Impairment
-from harness.peers.busy import runnable_seconds
 from harness.peers.tcp import accept, connect, listener, receive_until_close, reset
 from harness.programs.process import ProgramFailure, describe_exit
 from harness.timeouts import scaled
@@ -315,7 +314,7 @@ def test_client_reports_a_corrupted_echo(lab):
 
 # The poll client may not spin while it waits. A blocked program is neither running
 # nor waiting for a CPU during a quiet interval; a spinning one is always one of the
-# two, however busy the machine (peers/busy.py).
+# two, however busy the machine (programs/activity.py).
 QUIET = 2.0
 BUSY_SHARE = 0.3
 STALL_BOUND = 10.0  # the poll client's own bound for a server that makes no progress
@@ -335,10 +334,10 @@ def test_client_poll_blocks_while_the_echo_is_late(lab):
     lab.check(peer.received == total, "the client did not send all its data to a server "
               "that reads it all", expected=f"{total} bytes", got=f"{peer.received} bytes",
               hint="ask poll() for POLLOUT while data is left, and send() when it says so")
-    before, cpu_before = runnable_seconds(client), client.cpu_seconds()
+    before, cpu_before = client.runnable_seconds(), client.cpu_seconds()
     started = time.monotonic()
     time.sleep(QUIET)  # the interval measured, not synchronisation
-    busy, cpu = runnable_seconds(client) - before, client.cpu_seconds() - cpu_before
+    busy, cpu = client.runnable_seconds() - before, client.cpu_seconds() - cpu_before
     took = time.monotonic() - started
     lab.step(f"over {took:.1f} s with nothing to send and no echo yet, the client was "
              f"running or ready to run for {busy:.2f} s (CPU time {cpu:.2f} s)")

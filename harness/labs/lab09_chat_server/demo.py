@@ -6,7 +6,8 @@ import re
 import shutil
 import time
 
-from harness.labs.lab09_chat_server.peers import ChatPeer, Crowd, cpu_seconds, descendants
+from harness.labs.lab09_chat_server.peers import ChatPeer, Crowd
+from harness.programs import activity
 from harness.programs.process import NOT_IMPLEMENTED_EXIT, describe_exit
 
 SUBNET = "10.0.1.0/24"
@@ -213,7 +214,7 @@ def crowd(demo):
             demo.fail("no client was welcomed")
     demo.say(f"1000 Python clients connected at once: {welcomed} welcomed in "
              f"{time.monotonic() - started:.2f} s")
-    process = [pid for pid in descendants(server.pid) if comm(pid) == "chat_server"]
+    process = [pid for pid in activity.descendants(server.pid) if activity.command_name(pid) == "chat_server"]
     if process:
         pid = process[0]
         with open(f"/proc/{pid}/status") as status:
@@ -224,9 +225,9 @@ def crowd(demo):
         demo.say(f"the server now holds {len(os.listdir(f'/proc/{pid}/fd'))} descriptors, "
                  f"limits {' and '.join(files[0]) if files else '?'} (soft, hard)")
         demo.say(f"its memory: {memory[0]} resident now, {memory[1]} at most")
-    before = cpu_seconds(server)
+    before = server.cpu_seconds()
     time.sleep(2)  # an idle interval is what is measured
-    demo.say(f"CPU time over 2 s of silence: {(cpu_seconds(server) - before) * 1000:.1f} ms")
+    demo.say(f"CPU time over 2 s of silence: {(server.cpu_seconds() - before) * 1000:.1f} ms")
     joined = [text for text in server.stdout if text.endswith(" online")]
     demo.say(f"the server printed {len(server.stdout)} lines, the last: '{joined[-1]}'"
              if joined else "the server printed no 'joined' lines")
@@ -239,15 +240,6 @@ def crowd(demo):
         about 500,000 join announcements in all (every client hears of every later one).
         Silent, the server sleeps in poll() and uses no CPU, however many clients it holds.
         """)
-
-
-def comm(pid):
-    """The command name of process pid, or '' once it has ended."""
-    try:
-        with open(f"/proc/{pid}/comm") as name:
-            return name.read().strip()
-    except OSError:
-        return ""
 
 
 EXPERIMENTS = {"": chat, "slow-reader": slow_reader, "syscalls": syscalls, "crowd": crowd}

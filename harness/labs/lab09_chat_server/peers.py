@@ -2,7 +2,6 @@
 programs do (whole lines, dribbled bytes, resets, half-closes, not reading at
 all), a crowd of a thousand of them, a Python chat server for chat_client, and
 a look at how much CPU a program under test has used."""
-import os
 import selectors
 import socket
 import struct
@@ -219,40 +218,3 @@ def tcp_wmem_max(host):
         with open("/proc/sys/net/ipv4/tcp_wmem") as knob:
             return int(knob.read().split()[2])
     return host.inside(read)
-
-
-def descendants(pid):
-    """pid and every process below it, from /proc (ppid is field 4 of stat)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo += children.get(current, [])
-    return found
-
-
-def cpu_seconds(program, skip=("sandbox",)):
-    """CPU time the program under test has used so far, in seconds, summed over
-    its processes and threads (from /proc/PID/task/*/schedstat, in nanoseconds),
-    leaving out the sandbox's own processes (named in skip)."""
-    total = 0
-    for pid in descendants(program.pid):
-        try:
-            with open(f"/proc/{pid}/comm") as comm:
-                if comm.read().strip() in skip:
-                    continue
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{task}/schedstat") as schedstat:
-                    total += int(schedstat.read().split()[0])
-        except (OSError, ValueError):
-            continue  # it ended meanwhile
-    return total / 1e9

@@ -14,9 +14,10 @@ import pytest
 
 from harness.grading.contract import ADDRESS, line, quote
 from harness.labs.lab09_chat_server.peers import (LINE_MAX, QUEUE_MAX, ChatPeer, ChatServer,
-                                                  Crowd, Sender, cpu_seconds, descendants,
+                                                  Crowd, Sender,
                                                   tcp_wmem_max)
 from harness.peers.tcp import dribble
+from harness.programs import activity
 from harness.programs.process import NOT_IMPLEMENTED_EXIT, ProgramFailure, describe_exit
 from harness.timeouts import scaled
 
@@ -476,12 +477,12 @@ def cpu_while_idle(program):
     """The CPU time program uses while nothing happens: sampled for IDLE_WINDOW seconds,
     or until it passes IDLE_CPU_LIMIT. (used, seconds watched). A program asleep in
     poll() uses none, however loaded the machine; one that spins uses some in any window."""
-    before = cpu_seconds(program)
+    before = program.cpu_seconds()
     started = time.monotonic()
     used = 0.0
     while time.monotonic() - started < IDLE_WINDOW and used <= IDLE_CPU_LIMIT:
         time.sleep(0.1)  # sampling the CPU time, not waiting for an event
-        used = cpu_seconds(program) - before
+        used = program.cpu_seconds() - before
     return used, time.monotonic() - started
 
 
@@ -571,11 +572,10 @@ def test_client_prints_what_arrives_while_nothing_is_typed(lab):
 def stdin_flags(program, name):
     """The file status flags of standard input of the process called name under
     program (from /proc/PID/fdinfo/0), or None if they cannot be read."""
-    for pid in descendants(program.pid):
+    for pid in activity.descendants(program.pid):
+        if activity.command_name(pid) != name:
+            continue
         try:
-            with open(f"/proc/{pid}/comm") as comm:
-                if comm.read().strip() != name:
-                    continue
             with open(f"/proc/{pid}/fdinfo/0") as info:
                 for text in info:
                     if text.startswith("flags:"):
