@@ -20,16 +20,23 @@ def entry_point(name, main, argv):
         return 1
 
 
-def with_absolute_impl(argv, impl):
-    """argv with any --impl option replaced by `--impl IMPL`, IMPL made absolute
-    unless it is labs or solutions (a re-executed command may start elsewhere)."""
+def with_option(argv, name, value):
+    """argv with every `NAME VALUE` or `NAME=VALUE` of option name (--impl, say)
+    replaced by one `NAME VALUE` at the end: for re-executing a command with a
+    setting of our own."""
     kept, skip = [], False
     for arg in argv:
         if skip:
             skip = False
-        elif arg == "--impl":
+        elif arg == name:
             skip = True
-        elif not arg.startswith("--impl="):
+        elif not arg.startswith(name + "="):
             kept.append(arg)
-    absolute = impl if impl in ("labs", "solutions") else os.path.abspath(impl)
-    return kept + ["--impl", absolute]
+    return kept + [name, value]
+
+
+def with_absolute_impl(argv, impl):
+    """argv with any --impl option replaced by `--impl IMPL`, IMPL made absolute
+    unless it is labs or solutions (a re-executed command may start elsewhere)."""
+    return with_option(argv, "--impl",
+                       impl if impl in ("labs", "solutions") else os.path.abspath(impl))

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import catalog
-from harness.commands import class_grading, entry_point, with_absolute_impl
+from harness.commands import class_grading, entry_point, with_absolute_impl, with_option
 from harness.grading.runner import grade_labs
 from harness.network import namespaces, uml
 from harness.programs import sandbox
@@ -132,15 +132,7 @@ def enter_lab_root(argv, build, budget_left=lambda: None):
 
 def with_budget(argv, seconds):
     """argv with its --budget replaced by seconds."""
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--budget":
-            skip = True
-        elif not arg.startswith("--budget="):
-            kept.append(arg)
-    return kept + ["--budget", f"{seconds:.1f}"]
+    return with_option(argv, "--budget", f"{seconds:.1f}")
 
 
 def main(argv):

@@ -35,3 +35,19 @@ def lab_numbers():
     sys.path.insert(0, ROOT)
     from harness import catalog
     return [lab.number for lab in catalog.all_labs(ROOT)]
+
+
+def leftovers(marker):
+    """Processes whose executable or command line mentions marker (a path of a
+    submission's own), as "PID: command line" lines: what a graded program left."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                cmdline = file.read().decode(errors="replace")
+            exe = os.readlink(f"/proc/{entry}/exe")
+        except OSError:
+            continue
+        if marker in cmdline or marker in exe:
+            found.append(f"{entry}: {cmdline!r}")
+    return found

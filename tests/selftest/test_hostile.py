@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from gradeapi import ROOT
+from gradeapi import ROOT, leftovers
 
 HOSTILE = os.path.join(ROOT, "tests", "hostile")
 NAMES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(HOSTILE, "*")) if os.path.isdir(p))
@@ -45,23 +45,6 @@ def outside_address():
         return "127.0.0.1"
     finally:
         probe.close()
-
-
-def leftovers(marker):
-    """Processes whose executable or command line mentions marker."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as file:
-                cmdline = file.read().decode(errors="replace")
-            exe = os.readlink(f"/proc/{entry}/exe")
-        except OSError:
-            continue
-        if marker in cmdline or marker in exe:
-            found.append(f"{entry}: {cmdline!r}")
-    return found
 
 
 @pytest.fixture(scope="module")

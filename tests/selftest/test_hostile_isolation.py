@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from gradeapi import ROOT
+from gradeapi import ROOT, leftovers
 
 HOSTILE = os.path.join(ROOT, "tests", "hostile")
 NAMES = ["compile-reads-files", "compile-incbin", "compile-dev-zero", "reads-everything",
@@ -39,20 +39,6 @@ def first_line_with(path, length=30):
 
 def ipc_objects():
     return subprocess.run(["ipcs"], capture_output=True, text=True).stdout
-
-
-def leftovers(marker):
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as file:
-                cmdline = file.read().decode(errors="replace")
-            exe = os.readlink(f"/proc/{entry}/exe")
-        except OSError:
-            continue
-        if marker in cmdline or marker in exe:
-            found.append(f"{entry}: {cmdline!r}")
-    return found
 
 
 @pytest.fixture(scope="module")

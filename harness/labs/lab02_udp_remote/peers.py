@@ -12,19 +12,8 @@ import struct
 import time
 from dataclasses import dataclass
 
-from harness.peers.udp import receive_until
+from harness.peers.udp import read_stamped, receive_until, stamp_arrivals
 from harness.timeouts import scaled
-
-# Not exported by Python's socket module; 35 on every Linux architecture the
-# lab runs on (asm-generic, x86, arm, powerpc, mips).
-SO_TIMESTAMPNS = 35
-TIMESPEC = struct.Struct("@qq")
-
-# The kernel switches timestamping on system-wide lazily (from a work queue) when
-# a socket first asks, and until then stamps a datagram when it is read rather
-# than when it arrived. A socket that asks at import keeps it on from the start.
-_TIMESTAMPS_ON = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-_TIMESTAMPS_ON.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
 
 REQUEST = b"This is another message"
 REPLY = b"Your data was 23 bytes long"
@@ -42,7 +31,7 @@ def stamped_socket(host, address, port=0, kind=socket.SOCK_DGRAM, proto=0):
     """A socket on a lab host, asking the kernel to timestamp every arrival."""
     sock = host.socket(socket.AF_INET, kind, proto)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        stamp_arrivals(sock)
         if kind == socket.SOCK_DGRAM:
             sock.bind((address, port))
     except OSError:
@@ -58,13 +47,8 @@ def receive_stamped(sock, deadline, watch=None, size=65535):
 
 
 def _read_stamped(sock, size):
-    data, ancillary, _, sender = sock.recvmsg(size, socket.CMSG_SPACE(TIMESPEC.size))
-    stamp = time.time()  # only if the kernel gave no timestamp
-    for level, kind, value in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
-            seconds, nanoseconds = TIMESPEC.unpack_from(value)
-            stamp = seconds + nanoseconds / 1e9
-    return Arrival(stamp, data, sender[:2])
+    data, sender, arrival = read_stamped(sock, size)
+    return Arrival(arrival, data, sender)
 
 
 def wait_until_reachable(sender, receiver, receiver_ip, timeout=3.0):

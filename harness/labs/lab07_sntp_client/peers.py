@@ -5,7 +5,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from harness.peers.udp import receive_until, udp_socket
+from harness.peers.udp import read_stamped, receive_until, stamp_arrivals, udp_socket
 from harness.timeouts import scaled
 
 NTP_UNIX_OFFSET = 2208988800  # seconds from 1900-01-01 to 1970-01-01
@@ -24,21 +24,6 @@ def from_ntp(timestamp, near):
     seconds = timestamp / 2**32 - NTP_UNIX_OFFSET
     eras = round((near - seconds) / ERA)
     return seconds + eras * ERA
-
-
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-TIMESPEC = struct.Struct("@qq")
-
-
-def _read_stamped(sock, size):
-    """(data, sender, arrival): arrival by the kernel's stamp (Unix seconds)."""
-    data, ancillary, _, sender = sock.recvmsg(size, socket.CMSG_SPACE(TIMESPEC.size))
-    arrival = time.time()  # only if the kernel gave no stamp
-    for level, kind, value in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
-            seconds, nanoseconds = TIMESPEC.unpack_from(value)
-            arrival = seconds + nanoseconds / 1e9
-    return data, sender[:2], arrival
 
 
 @dataclass
@@ -94,7 +79,7 @@ class FakeServer:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         self.sock = udp_socket(host, address, 0, family)
         # Arrival times from the kernel, not from when the grader got round to reading.
-        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        stamp_arrivals(self.sock)
         self.address, self.port = self.sock.getsockname()[:2]
         self.ahead = ahead
         self.stratum = stratum
@@ -102,7 +87,7 @@ class FakeServer:
     def next_request(self, timeout, watch=None):
         """The next datagram sent to the server, or None within timeout."""
         got = receive_until(self.sock, time.monotonic() + scaled(timeout), watch,
-                            read=_read_stamped)
+                            read=read_stamped)
         if got is None:
             return None
         return Request(*got)
