@@ -294,7 +294,8 @@ def test_client_announces_each_wait(lab):
 def test_client_gives_up_after_the_longest_wait(lab, wire):
     name, impairment = WIRES[wire]
     if impairment and not lab.net.available:
-        pytest.skip("a slow link needs a private lab network, which is unavailable here")
+        pytest.skip("a slow link needs a private lab network, which is unavailable here: "
+                    + lab.net.unavailable_reason)
     net = network(lab, impairment=impairment)
 
     def attempt():
