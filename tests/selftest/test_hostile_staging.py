@@ -223,7 +223,9 @@ def test_terminal_total_cannot_be_forged(injected):
     _, terminal = injected
     assert not raw_characters(terminal), raw_characters(terminal)
     totals = [line for line in terminal.splitlines() if line.lstrip().startswith("Total")]
-    assert totals == ["Total 0/10"], totals
+    lab = injected[0]["labs"]["01"]
+    real = f"Total {lab['score']}/{lab['max']}"  # one lab graded: its total is the total
+    assert totals == [real], totals
 
 
 def test_every_format_stays_valid_after_the_nastiest_output(injected):

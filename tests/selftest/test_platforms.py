@@ -13,7 +13,7 @@ import tarfile
 
 import pytest
 
-from gradeapi import ROOT
+from gradeapi import ROOT, grade
 
 import sys
 sys.path.insert(0, ROOT)
@@ -184,9 +184,10 @@ def workflow_step(workflow, step_id):
 
 
 @needs_solutions
-def test_classroom_step_reports_95_of_100_as_95(tmp_path):
+def test_classroom_step_reports_partial_credit_as_graded(tmp_path):
     """The workflow's lab 05 step, run as GitHub runs it, on a student's copy whose
-    client reads the reply with one recv(): it loses that test's 5 points only."""
+    client reads the reply with one recv(): the reporter sums what the grader gives
+    that copy (the tests that catch the bug lose their points, no more), not 0."""
     copy = tmp_path / "repo"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("build", ".git", "__pycache__"))
     lab = copy / "labs" / "05-tcp-sixteen"
@@ -203,7 +204,10 @@ def test_classroom_step_reports_95_of_100_as_95(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert step.returncode == 0, step.stderr
     assert "client reads a dribbled reply" in step.stdout  # the feedback is in the log
-    assert reporter_total(output.read_text()) == (95, 100), step.stdout[-3000:]
+    graded, _, _ = grade("--lab", "05", "--impl", str(copy / "labs"))
+    score = graded["labs"]["05"]["score"]
+    assert 0 < score < 100, graded["labs"]["05"]
+    assert reporter_total(output.read_text()) == (score, 100), step.stdout[-3000:]
 
 
 # -- PrairieLearn --------------------------------------------------------------------

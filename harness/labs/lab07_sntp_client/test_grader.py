@@ -25,6 +25,8 @@ FAKE_AHEAD = 12.5      # the fake server's clock, ahead of the grader's
 BAD_AHEAD = 1000.0     # the clock of every reply the client must not use
 BAD_STRATUM = 9
 TOLERANCE = 0.002      # the lab's promise: within 2 ms of ntplib, plus half the delays
+ROUGH = 0.05           # against the fake server: its answer is right to well under this
+MAX_LEG = 0.5          # a larger delay says nothing more of the offset
 
 SERVER = line("Server {addr} stratum {stratum}", addr=r"(?P<addr>\S+)", stratum=r"(?P<stratum>\d+)")
 TIME = line("Time: {time} UTC", time=r"(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6})")
@@ -38,6 +40,13 @@ class Result:
     def __init__(self, server, stratum, when, offset, delay, text):
         self.server, self.stratum, self.when = server, stratum, when
         self.offset, self.delay, self.text = offset, delay, text
+
+    def offset_near(self, wanted):
+        """Whether the printed offset is wanted within ROUGH plus half the delay the
+        client measured: an exchange cannot place the server's clock closer than
+        that (the two legs of the delay may differ), and a slow machine (valgrind,
+        a busy CPU) lengthens the legs. The delay counts at most MAX_LEG."""
+        return abs(self.offset - wanted) <= ROUGH + min(abs(self.delay), MAX_LEG) / 2
 
 
 def expect_result(lab, client, timeout=3.0):
@@ -222,9 +231,10 @@ def expect_the_good_reply_used(lab, server, client, bad=""):
               expected=f"stratum {server.stratum}, offset about {FAKE_AHEAD:+.6f} s "
                        "(the correct reply that followed)",
               got=result.text)
-    lab.check(result.stratum == server.stratum and abs(result.offset - FAKE_AHEAD) < 0.05,
+    lab.check(result.stratum == server.stratum and result.offset_near(FAKE_AHEAD),
               "the client did not report the correct reply right",
-              expected=f"stratum {server.stratum}, offset {FAKE_AHEAD:+.6f} s within 50 ms",
+              expected=f"stratum {server.stratum}, offset {FAKE_AHEAD:+.6f} s within 50 ms "
+                       "plus half the delay",
               got=result.text)
     expect_success(lab, client)
     return result
