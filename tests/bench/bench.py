@@ -206,7 +206,7 @@ def lab_shares(report):
     for number, lab in sorted(report["labs"].items()):
         spent = sum(t["duration"] for t in lab["tests"])
         alone, _ = median_grade(1, "--impl", "solutions", "--lab", number)
-        print(f"  {number} {lab['program']:<14} {spent:6.1f} s  {100 * spent / total:5.1f} %"
+        print(f"  {number} {lab['name']:<18} {spent:6.1f} s  {100 * spent / total:5.1f} %"
               f"   alone {alone:5.1f} s{'' if alone < LAB_GOAL else ' (over)'}"
               f"   ({len(lab['tests'])} tests)")
 
