@@ -24,7 +24,8 @@ from harness import catalog
 from harness.grading.contract import OTHER_ZONE
 from harness.grading.diagnoses import errno_hint, stderr_hint
 from harness.grading.lab import GradeFailure, Lab
-from harness.grading.schedule import longest_first, my_share
+from harness.grading.schedule import longest_first
+from harness.grading.workers import run_forked
 from harness.network import namespaces
 from harness.programs.build import build_failed, build_failure_text
 from harness.programs.process import ProgramFailure
@@ -49,15 +50,9 @@ def pytest_addoption(parser):
                     help="also run the instructors' hidden tests")
     group.addoption("--socklab-durations", metavar="FILE",
                     help="test durations of earlier runs: run the longest first")
-    group.addoption("--socklab-shard", type=parse_shard, default=(0, 1), metavar="K/N",
-                    help="run only share K (0-based) of N of the tests (see my_share)")
-
-
-def parse_shard(text):
-    shard, shards = (int(part) for part in text.split("/"))
-    if not 0 <= shard < shards:
-        raise ValueError(f"shard {text}: K must be from 0 to N-1")
-    return shard, shards
+    group.addoption("--socklab-workers", type=int, default=1, metavar="N",
+                    help="run the tests in N processes forked after collection, each "
+                         "taking the next test when it is free (grading/workers.py)")
 
 
 def pytest_configure(config):
@@ -78,16 +73,11 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
     for index, item in enumerate(items):
         item.socklab_index = index  # reports keep file order, whatever the run order
-    known = longest_first(items, config.getoption("--socklab-durations"))
-    shard, shards = config.getoption("--socklab-shard")
-    if shards > 1:
-        mine = my_share(items, known, shard, shards)
-        config.hook.pytest_deselected(items=[item for item in items if item not in mine])
-        items[:] = mine
+    longest_first(items, config.getoption("--socklab-durations"))
 
 
 def pytest_collection_finish(session):
-    """Every test this process will run, as planned (after -k and the sharing)."""
+    """Every test this session will run, as planned (after -k and --socklab-hidden)."""
     for item in session.items:
         _record(session.config, "planned", planned_result(item))
 
@@ -104,13 +94,29 @@ def planned_result(item):
                       tags=[info.key, *topics_of(info.package)] if info else [])
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """With --socklab-workers N, the tests run in N forked processes."""
+    workers = min(session.config.getoption("--socklab-workers"), len(session.items))
+    if workers <= 1 or session.config.option.collectonly:
+        return None  # pytest's own loop
+    return run_forked(session, workers)
+
+
 def _record(config, event, result):
     """Append one event to the results file at once, so that a grader stopped at
-    its time budget still leaves every finished test behind (runner.py)."""
+    its time budget still leaves every finished test behind (runner.py). One
+    write() of an O_APPEND file: the workers of grading/workers.py share the file,
+    and no line of one can land inside a line of another."""
     path = config.getoption("--socklab-results")
     if path:
-        with open(path, "a") as out:
-            out.write(json.dumps({event: asdict(result)}) + "\n")
+        line = (json.dumps({event: asdict(result)}) + "\n").encode()
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            while line:
+                line = line[os.write(descriptor, line):]
+        finally:
+            os.close(descriptor)
 
 
 _LABS = {}  # package directory -> LabInfo

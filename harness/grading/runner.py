@@ -23,18 +23,22 @@ DURATIONS = os.path.join(ROOT, "build", "test-durations.json")
 
 def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=(), deadline=None):
     """Run the graded tests of labs against the binaries in bin_dir: one LabResult
-    per lab. The tests are shared among up to `jobs` pytest processes (tests wait
-    on the network far more than they compute, so more processes than CPUs pay
-    off), longest first by the durations kept from earlier runs. At `deadline`
-    (time.monotonic()), if given, grading stops: every test that finished keeps
-    its result, and the others are reported with the outcome "not_run"."""
-    # A process costs about half a second to start: a few tests do not pay for many.
-    shards = max(1, min(jobs, 1 + 2 * len(labs)))
+    per lab. One pytest process collects the tests, then forks up to `jobs` workers
+    (grading/workers.py) that take them longest first, by the durations kept from
+    earlier runs (tests wait on the network far more than they compute, so more
+    workers than CPUs pay off). At `deadline` (time.monotonic()), if given, grading
+    stops: every test that finished keeps its result, and the others are reported
+    with the outcome "not_run"."""
     with tempfile.TemporaryDirectory(prefix="socklab-") as scratch:
+        results_path = os.path.join(scratch, "results.json")
         command = [sys.executable, "-m", "pytest", *[path for lab in labs for path in lab.graders],
                    "-p", "harness.grading.plugin", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
                    "--rootdir", ROOT, "--socklab-bin", bin_dir,
-                   "--socklab-durations", DURATIONS, *extra_args]
+                   "--socklab-durations", DURATIONS, "--socklab-results", results_path,
+                   "--socklab-workers", str(max(1, jobs)),
+                   # Inside the lab root everyone is "root": pytest's shared
+                   # /tmp/pytest-of-root may belong to another user. Use our own.
+                   "--basetemp", os.path.join(scratch, "pytest"), *extra_args]
         if hidden:
             command.append("--socklab-hidden")
         if wrapper:
@@ -43,18 +47,9 @@ def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=(), d
         # the machine changes how tests run.
         env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1",
                    PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-        runs = []
-        for shard in range(shards):
-            results_path = os.path.join(scratch, f"results-{shard}.json")
-            shard_command = [*command, "--socklab-results", results_path,
-                             "--socklab-shard", f"{shard}/{shards}",
-                             # Inside the lab root everyone is "root": pytest's shared
-                             # /tmp/pytest-of-root may belong to another user. Use our own.
-                             "--basetemp", os.path.join(scratch, f"pytest-{shard}")]
-            proc = subprocess.Popen(shard_command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
-            runs.append((proc, results_path))
-        limit = scaled(LAB_TIME_LIMIT) * max(1, len(labs) / shards)
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        limit = scaled(LAB_TIME_LIMIT) * max(1, len(labs) / max(1, jobs))
         started = time.monotonic()
         own_deadline = started + limit
         budget = deadline is not None and deadline < own_deadline
@@ -64,26 +59,21 @@ def grade_labs(labs, bin_dir, jobs=1, hidden=False, wrapper="", extra_args=(), d
                        f"({deadline - started:.0f} s for the tests)")
         else:
             stopped = f"the grader did not finish within {limit:.0f} s and was stopped"
-        tests, problems = [], {}
-        for proc, results_path in runs:
-            problem, found = _finish(proc, results_path, deadline, stopped)
-            tests += found
-            if problem:
-                problems[problem] = None
+        problem, tests = _finish(proc, results_path, deadline, stopped)
     by_lab = {lab.number: lab_result_for(lab) for lab in labs}
     for test in sorted(tests, key=lambda t: (t.lab, t.index)):
         by_lab[test.lab].tests.append(test)
     for result in by_lab.values():
         # A stop at the time budget concerns the labs it left tests of; any other
         # trouble of a pytest process may concern any lab it ran.
-        result.problem = "\n".join(problem for problem in problems if problem != stopped or
-                                   any(t.outcome == "not_run" for t in result.tests))
+        result.problem = problem if problem and (problem != stopped or any(
+            t.outcome == "not_run" for t in result.tests)) else ""
     remember_durations(DURATIONS, tests)
     return list(by_lab.values())
 
 
 def read_results(path):
-    """The tests of one pytest process's results file: each finished test as it
+    """The tests of a pytest session's results file: each finished test as it
     ended, and each planned one that never finished as not run. A line cut short
     by a kill is ignored."""
     planned, finished = {}, {}
@@ -110,7 +100,7 @@ def read_results(path):
 
 
 def _finish(proc, results_path, deadline, stopped):
-    """Wait for one pytest process until deadline; (problem or "", its test
+    """Wait for the pytest process (and its workers) until deadline; (problem or "", its test
     results). When stopped, its tests that did not finish are not_run."""
     try:
         log, _ = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))

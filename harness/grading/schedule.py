@@ -1,7 +1,7 @@
-"""Which tests run where: each test's duration is kept from run to run, and the
-next run starts the longest first and shares them out among its pytest
-processes so that all finish at about the same time. Only the order and the
-sharing change: every test runs exactly once, and order changes no verdict."""
+"""Which tests run first: each test's duration is kept from run to run, and the
+next run hands out the longest first (grading/workers.py gives each free worker
+the next), so that no long test starts last. Only the order changes: every test
+runs exactly once, and order changes no verdict."""
 import json
 import os
 import tempfile
@@ -10,25 +10,9 @@ import tempfile
 def longest_first(items, path):
     """Order the tests by how long they took last time, longest first, so a long
     test never starts last (tests are independent: order changes no verdict).
-    Tests not seen before count as long. Returns the durations used."""
+    Tests not seen before count as long."""
     known = {**baseline(items), **_read(path)}
     items.sort(key=lambda item: (-known.get(item.nodeid, UNKNOWN_DURATION), item.nodeid))
-    return known
-
-
-def my_share(items, known, shard, shards):
-    """The items shard (0-based) of shards should run: longest processing time
-    first, each test to the shard with the least work so far. Every shard works
-    it out alike from the same collection and durations, so together they run
-    every test exactly once."""
-    loads = [0.0] * shards
-    mine = []
-    for item in items:  # already longest first
-        least = loads.index(min(loads))
-        loads[least] += known.get(item.nodeid, UNKNOWN_DURATION)
-        if least == shard:
-            mine.append(item)
-    return mine
 
 
 UNKNOWN_DURATION = 10.0

@@ -14,7 +14,6 @@ import json
 import os
 import socket
 import struct
-import subprocess
 import time
 
 from harness.network import namespaces
@@ -87,8 +86,8 @@ class Host:
         if self.netns_path is None:
             raise NetworkSetupError("cannot configure the grader's own network")
         script = "".join(command + "\n" for command in commands)
-        result = subprocess.run(["nsenter", f"--net={self.netns_path}", "ip", "-batch", "-"],
-                                input=script, capture_output=True, text=True, timeout=scaled(10))
+        result = namespaces.run_in(self.netns_path, ["ip", "-batch", "-"], input=script,
+                                   timeout=scaled(10))
         if result.returncode != 0:
             raise NetworkSetupError(f"ip on host {self.name} failed: {result.stderr.strip()}\n"
                                     f"commands:\n{script}")
@@ -290,10 +289,9 @@ def _wait_until_forwarding(lan, timeout=5.0):
     kernel's link watcher has seen its veth's carrier come up: at once on an idle
     machine, but on a loaded one late enough to lose a test's first frames."""
     deadline = time.monotonic() + scaled(timeout)
-    command = ["nsenter", f"--net={lan.switch.netns_path}", "ip", "-j", "-d", "link", "show",
-               "master", lan.name]
+    command = ["ip", "-j", "-d", "link", "show", "master", lan.name]
     while True:
-        shown = subprocess.run(command, capture_output=True, text=True, timeout=scaled(10))
+        shown = namespaces.run_in(lan.switch.netns_path, command, timeout=scaled(10))
         states = [port.get("linkinfo", {}).get("info_slave_data", {}).get("state")
                   for port in json.loads(shown.stdout or "[]")]
         if len(states) == len(lan.members) and all(s == "forwarding" for s in states):

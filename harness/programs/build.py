@@ -37,6 +37,8 @@ SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
 LIBS = ["-lm"]
 COMMON = os.path.join(ROOT, "labs", "common")
 COMMON_SOURCES = [os.path.join(COMMON, "socklab.c")]
+# labs/common compiled once per flavour and kept (common_objects), not once per program.
+COMMON_OBJECTS = os.path.join(ROOT, "build", "common")
 # How long one compiler run may take before it is stopped (a submission can make
 # the compiler work for ever: a huge include, a template of macros).
 COMPILE_TIMEOUT = 60
@@ -46,6 +48,7 @@ COMPILE_MEMORY_MIB = 1024
 # Where a sandboxed compile sees its inputs and writes its output: fixed paths, so
 # that nothing the compiler says shows where the grader keeps its files.
 VIEW_SOURCES, VIEW_LAB, VIEW_COMMON, VIEW_OUT = "/src", "/lab", "/common", "/out"
+VIEW_COMMON_OBJECTS = "/common-objects"
 FAILED_MARK = "build-failed"  # holds the compiler's output when a lab's build fails
 TOOLS = os.path.join(ROOT, "build", "harness")
 
@@ -143,11 +146,34 @@ def sandboxed_compile(argv, view, scratch, name):
     return [*fence, *map(inside, argv), "-o", f"{VIEW_OUT}/{name}"]
 
 
-def submission_view(tree, lab):
+def submission_view(tree, lab, flavour):
     """The folders a submission's compiler sees: its staged sources, the lab's own
-    skeleton folder (headers, units) and labs/common."""
+    skeleton folder (headers, units), labs/common and its compiled objects."""
     return [(os.path.join(tree, lab.directory), VIEW_SOURCES),
-            (os.path.join(ROOT, "labs", lab.directory), VIEW_LAB), (COMMON, VIEW_COMMON)]
+            (os.path.join(ROOT, "labs", lab.directory), VIEW_LAB), (COMMON, VIEW_COMMON),
+            (os.path.dirname(common_objects(flavour)[0]), VIEW_COMMON_OBJECTS)]
+
+
+def common_objects(flavour):
+    """labs/common's sources compiled with flavour's flags, once: every program links
+    the same objects (they are the grader's code, never a submission's). Kept under
+    build/common/KEY/, KEY a digest of the compiler, the flags and the sources with
+    their header, so a change to any of them compiles them anew. Their paths."""
+    flags = [*flavour.flags(), f"-I{COMMON}"]
+    digest = hashlib.sha256("\0".join([CC, *flags]).encode())
+    for path in [*COMMON_SOURCES, *sorted(glob.glob(os.path.join(COMMON, "*.h")))]:
+        with open(path, "rb") as source:
+            digest.update(source.read())
+    folder = os.path.join(COMMON_OBJECTS, digest.hexdigest()[:16])
+    objects = []
+    for source in COMMON_SOURCES:
+        output = os.path.join(folder, os.path.basename(source)[:-2] + ".o")
+        if not os.path.isfile(output):  # complete or absent: compile_into renames
+            ok, said = compile_into(output, [CC, *flags, "-c", source])
+            if not ok:
+                raise SetupError(f"cannot compile {source}:\n{said}")
+        objects.append(output)
+    return objects
 
 
 def up_to_date(output, inputs):
@@ -194,12 +220,13 @@ def program_command(tree, lab, program, flavour):
     units, includes = lab_sources(tree, lab)
     main = os.path.join(tree, lab.directory, program + ".c")
     return [CC, *flavour.flags(), *(f"-I{folder}" for folder in includes),
-            main, *units, *COMMON_SOURCES, *LIBS]
+            main, *units, *common_objects(flavour), *LIBS]
 
 
 def inputs_of(command):
-    """The files a compile command reads: its sources and every header it may see."""
-    sources = [arg for arg in command if arg.endswith(".c")]
+    """The files a compile command reads: its sources and objects, and every header
+    it may see."""
+    sources = [arg for arg in command if arg.endswith((".c", ".o"))]
     headers = [path for arg in command if arg.startswith("-I")
                for path in glob.glob(os.path.join(arg[2:], "*.h"))]
     return sources + headers
@@ -225,7 +252,7 @@ def build_lab_programs(tree, out, lab, flavour, force=False, sandboxed=False):
                 not os.path.exists(os.path.join(folder, FAILED_MARK)):
             continue
         ok, text = compile_into(binary, command,
-                                view=submission_view(tree, lab) if sandboxed else None)
+                                view=submission_view(tree, lab, flavour) if sandboxed else None)
         if text.strip():
             said.append(text.strip())
         built.ok = built.ok and ok

@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 
+from harness.network import namespaces
 from harness.programs import activity, sandbox
 from harness.programs.readable import readable_pattern
 from harness.results.model import CPU_LIMIT, CRASHED, HUNG, NOT_IMPLEMENTED
@@ -45,8 +46,6 @@ class Program:
         self._killed = False  # by us: the end of a test is no crash
         self.label = label or shlex.join([os.path.basename(self.argv[0]), *self.argv[1:]])
         command = list(wrapper) + self.argv
-        if netns_path is not None:
-            command = ["nsenter", f"--net={netns_path}", "--", *command]
         self.started = time.monotonic()
         self._lines = {"stdout": [], "stderr": []}
         self._log = []  # (stream, line) in arrival order, for tail()
@@ -55,9 +54,9 @@ class Program:
         self._dropped = {"stdout": 0, "stderr": 0}
         self._eof = {"stdout": False, "stderr": False}
         self._changed = threading.Condition()
-        self._proc = subprocess.Popen(command, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      start_new_session=True, env=env)
+        self._proc = namespaces.popen_in(
+            netns_path, command, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env)
         if stdin:
             os.set_blocking(self._proc.stdin.fileno(), False)  # send_input has a deadline
         self._readers = [threading.Thread(target=self._read, args=(name, stream), daemon=True)
