@@ -68,6 +68,17 @@ def in_shard(found, shard):
     return [(name, path) for name, path in found if shard_of(name, shards) == number]
 
 
+# Tests mostly wait on the network, and a submission's own build and start-up are
+# brief: several submissions are graded at once, each running several tests at
+# once. Measured by `make bench` (its class section) on 2 CPUs.
+TESTS_AT_ONCE = 6
+
+
+def default_jobs():
+    """How many submissions --class grades at once unless --jobs says."""
+    return 2 * (os.cpu_count() or 1)
+
+
 # A submission's grader stops this long before it would be killed, so that every
 # test it finished keeps its result and the rest are reported as not run.
 BUDGET_MARGIN = 30

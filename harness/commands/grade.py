@@ -42,7 +42,9 @@ def parse_args(argv):
     parser.add_argument("--jobs", type=int, metavar="N",
                         help=f"tests run at once (default {DEFAULT_JOBS}: they mostly wait "
                              "on the network, so more than one per CPU); with --class, "
-                             "submissions graded at once (default: one per CPU)")
+                             "submissions graded at once (default "
+                             f"{class_grading.default_jobs()}, each running "
+                             f"{class_grading.TESTS_AT_ONCE} tests at once)")
     parser.add_argument("--sanitize", action="store_true",
                         help="build with AddressSanitizer and UBSan; a finding fails the test")
     parser.add_argument("--wrapper", default="", metavar="CMD",
@@ -86,7 +88,7 @@ def parse_args(argv):
         parser.error("with --class, results go to --csv FILE and --reports DIR "
                      "(not --output or --format)")
     if args.jobs is None:
-        args.jobs = (os.cpu_count() or 1) if args.class_dir else DEFAULT_JOBS
+        args.jobs = class_grading.default_jobs() if args.class_dir else DEFAULT_JOBS
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.budget is not None and args.budget <= 0:
@@ -143,9 +145,7 @@ def run(argv):
     args = parse_args(argv)
     labs = catalog.select(args.lab)
     if args.class_dir:
-        # Tests mostly wait, so each submission's grader runs several at once too.
-        return class_grading.grade_class(args, labs,
-                                         tests_at_once=max(1, DEFAULT_JOBS // args.jobs))
+        return class_grading.grade_class(args, labs, tests_at_once=class_grading.TESTS_AT_ONCE)
     started = time.monotonic()
     configure_sandbox(args)
     impl = Implementation(args.impl, sanitize=args.sanitize)

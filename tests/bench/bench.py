@@ -15,6 +15,7 @@ where a submission's CPU time goes (breakdown.py); class throughput with --jobs
 A measurement to read, not a test: it exits 0 unless something could not run.
 """
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -30,12 +31,15 @@ from gradeapi import GRADE, ROOT, grade  # noqa: E402
 
 sys.path.insert(0, ROOT)
 from harness import catalog  # noqa: E402
+from harness.commands import class_grading  # noqa: E402
 from harness.programs import build, sandbox  # noqa: E402
 from breakdown import print_breakdown  # noqa: E402
 
 SPEED_GOAL = 1.3  # grading a correct submission within this many times the floor
 LAB_GOAL = 3.0  # seconds to grade any one lab of a correct program (make grade LAB=NN)
 CLASS_GOAL = 10  # submissions a minute, copies of the solutions, on 2 CPUs
+# Submissions graded at once; None: the class grader's own default.
+CLASS_JOBS = (1, None)
 SANDBOXED_COMPILE_GOAL = 0.100  # seconds more per lab for compiling in the sandbox
 SECTIONS = ("compile", "grade", "labs", "overhead", "breakdown", "class", "lab06")
 
@@ -114,16 +118,34 @@ def compile_cost(labs, runs):
     return lines
 
 
-def class_throughput(size, jobs):
-    """Submissions graded per minute: `size` copies of the solutions, --jobs jobs."""
+def verdicts(report):
+    """{(lab, test): outcome} of a JSON report."""
+    return {(number, test["name"]): test["outcome"]
+            for number, lab in report["labs"].items() for test in lab["tests"]}
+
+
+def class_throughput(size, jobs, reference):
+    """(submissions graded per minute, seconds, verdicts that differ from reference's)
+    for `size` copies of the solutions graded with --class --jobs jobs."""
     with tempfile.TemporaryDirectory(prefix="socklab-class-") as scratch:
+        students, reports = os.path.join(scratch, "class"), os.path.join(scratch, "reports")
         for number in range(size):
-            shutil.copytree(os.path.join(ROOT, "solutions"), os.path.join(scratch, f"student{number:02d}"))
+            shutil.copytree(os.path.join(ROOT, "solutions"),
+                            os.path.join(students, f"student{number:02d}"))
         started = time.monotonic()
-        subprocess.run([GRADE, "--class", scratch, "--jobs", str(jobs), "--csv", os.devnull],
+        subprocess.run([GRADE, "--class", students, *(["--jobs", str(jobs)] if jobs else []),
+                        "--csv", os.devnull, "--reports", reports],
                        capture_output=True, text=True, timeout=3600)
         seconds = time.monotonic() - started
-    return size / seconds * 60, seconds
+        differ = 0
+        for number in range(size):
+            try:
+                with open(os.path.join(reports, f"student{number:02d}.json")) as file:
+                    mine = verdicts(json.load(file))
+            except (OSError, ValueError):
+                mine = {}
+            differ += sum(mine.get(key) != outcome for key, outcome in reference.items())
+    return size / seconds * 60, seconds, differ
 
 
 def lab06_ratio():
@@ -163,10 +185,15 @@ def main():
         print_breakdown(labs)
     if "class" in sections:
         print(f"\nClass throughput ({args.class_size} copies of the solutions; goal "
-              f"{CLASS_GOAL} a minute on 2 CPUs):")
-        for jobs in (1, 2):
-            per_minute, seconds = class_throughput(args.class_size, jobs)
-            print(f"  --jobs {jobs}: {per_minute:5.1f} submissions/minute ({seconds:.0f} s)")
+              f"{CLASS_GOAL} a minute on 2 CPUs, every verdict as in one grade alone):")
+        reference, _, _ = grade("--impl", "solutions")
+        reference = verdicts(reference)
+        for jobs in CLASS_JOBS:
+            per_minute, seconds, differ = class_throughput(args.class_size, jobs, reference)
+            verdict = "met" if per_minute >= CLASS_GOAL and not differ else "NOT met"
+            default = " (the default)" if jobs is None else ""
+            print(f"  --jobs {jobs or class_grading.default_jobs()}{default}: {per_minute:5.1f} "
+                  f"submissions/minute ({seconds:.0f} s), {differ} verdicts differ ({verdict})")
     if "lab06" in sections:
         print("\nLab 06 poll-mode echo against iperf3:")
         for line in lab06_ratio():
