@@ -137,14 +137,16 @@ def class_throughput(size, jobs, reference):
                         "--csv", os.devnull, "--reports", reports],
                        capture_output=True, text=True, timeout=3600)
         seconds = time.monotonic() - started
-        differ = 0
+        differ = []
         for number in range(size):
             try:
                 with open(os.path.join(reports, f"student{number:02d}.json")) as file:
                     mine = verdicts(json.load(file))
             except (OSError, ValueError):
                 mine = {}
-            differ += sum(mine.get(key) != outcome for key, outcome in reference.items())
+            differ += [f"student{number:02d} lab {lab} {test}: {mine.get((lab, test))}"
+                       for (lab, test), outcome in reference.items()
+                       if mine.get((lab, test)) != outcome]
     return size / seconds * 60, seconds, differ
 
 
@@ -193,7 +195,10 @@ def main():
             verdict = "met" if per_minute >= CLASS_GOAL and not differ else "NOT met"
             default = " (the default)" if jobs is None else ""
             print(f"  --jobs {jobs or class_grading.default_jobs()}{default}: {per_minute:5.1f} "
-                  f"submissions/minute ({seconds:.0f} s), {differ} verdicts differ ({verdict})")
+                  f"submissions/minute ({seconds:.0f} s), {len(differ)} verdicts differ "
+                  f"({verdict})")
+            for line in differ[:5]:
+                print(f"    differs: {line}")
     if "lab06" in sections:
         print("\nLab 06 poll-mode echo against iperf3:")
         for line in lab06_ratio():

@@ -2,6 +2,7 @@
 it must report the loopback's MTU; across real routers (namespaces that forward,
 and answer a too-big packet with ICMP "fragmentation needed") it must report the
 smallest MTU on the path, exactly, within 2 seconds."""
+import socket
 import time
 
 import pytest
@@ -148,7 +149,9 @@ def check_path(lab, mtus, listener=False, impairments=()):
         lab.step(f"router {router} sent 'fragmentation needed, next-hop MTU {mtu}'")
     late = any(impairments) and seen and sender.stdout.count(ALAS) < len(seen) + (
         1 if mtus[0] < IPV4_MAX else 0)  # a refusal it never saw
-    received = drain_sizes(peer) if peer else []
+    # The probe that passed may still be on its way (the router resolves the far
+    # host's address first): wait for it, with a deadline, before judging.
+    received = sizes_received(peer, path.bottleneck - 28, scaled(2)) if peer else []
     if peer:
         peer.close()
         lab.step("the far peer received datagrams of these sizes: "
@@ -188,14 +191,16 @@ def check_path(lab, mtus, listener=False, impairments=()):
                   hint="connect() the socket to HOST and the port given with -p")
 
 
-def drain_sizes(sock):
-    """Sizes of the datagrams already queued on sock."""
+def sizes_received(sock, awaited, timeout):
+    """Sizes of the datagrams that reached sock: those already queued, and more as
+    they come until one of `awaited` bytes has or timeout seconds pass."""
     sizes = []
-    sock.setblocking(False)
+    deadline = time.monotonic() + timeout
     while True:
+        sock.settimeout(max(0.0, deadline - time.monotonic()) if awaited not in sizes else 0)
         try:
             sizes.append(len(sock.recv(65535)))
-        except BlockingIOError:
+        except (BlockingIOError, socket.timeout):
             return sizes
 
 
