@@ -22,10 +22,11 @@
 
 /* Both messages are exactly this long: the length is the whole protocol. */
 #define MESSAGE_LEN 16
-/* How long the client waits for a connection to be answered. */
-#define CONNECT_TIMEOUT_MS 5000
-/* How long either side waits for the peer to send or to accept more data. */
-#define IO_TIMEOUT_S 5
+/* How long either side waits for the peer (to answer a connect, to send, to take
+ * more data) unless -t says otherwise. */
+#define DEFAULT_TIMEOUT_S 5
+/* The longest -t accepted: an hour is patience enough for any test by hand. */
+#define MAX_TIMEOUT_S 3600
 
 static const char greeting[] = "Hi there, server";
 static const char farewell[] = "Farewell, client";
@@ -33,7 +34,7 @@ static const char farewell[] = "Farewell, client";
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: tcp_sixteen server|client HOST [-p PORT]\n");
+	fprintf(stderr, "usage: tcp_sixteen server|client HOST [-p PORT] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -79,11 +80,11 @@ recvall(int sock, void *buf, size_t n)
 	sl_todo("lab05", "recvall()");
 }
 
-/* Bound every later recv() and send() on sock to IO_TIMEOUT_S seconds. 0 or -1. */
+/* Bound every later recv() and send() on sock to `seconds`. 0 or -1. */
 static int
-set_io_timeout(int sock)
+set_io_timeout(int sock, int seconds)
 {
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S, .tv_usec = 0 };
+	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
 
 	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
 		return -1;
@@ -117,9 +118,10 @@ listen_on(const struct addrinfo *ai)
 	sl_todo("lab05", "the listening socket (listen_on)");
 }
 
-/* Talk to one accepted client: read its sixteen octets, answer, close conn. */
+/* Talk to one accepted client: read its sixteen octets, answer, close conn.
+ * A client silent for `timeout` seconds is reported and dropped. */
 static void
-serve_one(int conn)
+serve_one(int conn, int timeout)
 {
 	struct sockaddr_storage name, peer;
 	socklen_t namelen = sizeof name, peerlen = sizeof peer;
@@ -135,14 +137,14 @@ serve_one(int conn)
 	printf("  Socket name: %s\n", sl_addr_text(&name, namelen));
 	printf("  Socket peer: %s\n", sl_addr_text(&peer, peerlen));
 	/* A client that never sends must not hold the server (and everyone after it) forever. */
-	if (set_io_timeout(conn) == -1) {
+	if (set_io_timeout(conn, timeout) == -1) {
 		warn("setsockopt");
 		goto out;
 	}
 	if ((n = recvall(conn, message, sizeof message)) == -1) {
 		if (errno == EAGAIN)
 			warnx("recv from %s: nothing for %d seconds, giving up",
-			      sl_addr_text(&peer, peerlen), IO_TIMEOUT_S);
+			      sl_addr_text(&peer, peerlen), timeout);
 		else
 			warn("recv from %s", sl_addr_text(&peer, peerlen));
 		goto out;
@@ -169,7 +171,7 @@ out:
 
 /* Accept connections one after another, forever. */
 static void
-serve(const char *host, unsigned short port)
+serve(const char *host, unsigned short port, int timeout)
 {
 	struct addrinfo *res, *ai;
 	struct sockaddr_storage addr;
@@ -206,7 +208,7 @@ serve(const char *host, unsigned short port)
 		sl_todo("lab05", "accepting a connection");
 		printf("We have accepted a connection from %s\n",
 		       sl_addr_text(&peer, peerlen));
-		serve_one(conn);
+		serve_one(conn, timeout);
 	}
 }
 
@@ -233,9 +235,10 @@ connect_within(int sock, const struct sockaddr *addr, socklen_t addrlen, int tim
 	sl_todo("lab05", "connecting with a timeout (connect_within)");
 }
 
-/* A socket connected to the first address of HOST that answers; exits if none does. */
+/* A socket connected to the first address of HOST that answers within `timeout`
+ * seconds; exits if none does. */
 static int
-connect_to(const char *host, unsigned short port)
+connect_to(const char *host, unsigned short port, int timeout)
 {
 	struct addrinfo *res, *ai;
 	int sock = -1, saved = 0;
@@ -248,7 +251,7 @@ connect_to(const char *host, unsigned short port)
 			saved = errno;
 			continue;
 		}
-		if (connect_within(sock, ai->ai_addr, ai->ai_addrlen, CONNECT_TIMEOUT_MS) == 0)
+		if (connect_within(sock, ai->ai_addr, ai->ai_addrlen, timeout * 1000) == 0)
 			break;
 		saved = errno;
 		/* Copied: sl_addr_text's buffers are reused by later calls. */
@@ -261,16 +264,16 @@ connect_to(const char *host, unsigned short port)
 	if (sock == -1) {
 		errno = saved;
 		if (saved == ETIMEDOUT)
-			errx(1, "connect to %s: no answer within %d seconds", tried,
-			     CONNECT_TIMEOUT_MS / 1000);
+			errx(1, "connect to %s: no answer within %d seconds", tried, timeout);
 		err(1, "connect to %s", tried);
 	}
 	return sock;
 }
 
-/* Send the greeting and print the server's sixteen-octet answer. */
+/* Send the greeting and print the server's sixteen-octet answer, waiting at most
+ * `timeout` seconds for each step. */
 static void
-ask(const char *host, unsigned short port)
+ask(const char *host, unsigned short port, int timeout)
 {
 	struct sockaddr_storage self;
 	socklen_t selflen = sizeof self;
@@ -278,18 +281,18 @@ ask(const char *host, unsigned short port)
 	ssize_t n;
 	int sock;
 
-	sock = connect_to(host, port);
+	sock = connect_to(host, port, timeout);
 	/* connect() bound the socket to a port the OS picked: which one? */
 	if (getsockname(sock, (struct sockaddr *)&self, &selflen) == -1)
 		err(1, "getsockname");
 	printf("Client has been assigned socket name %s\n", sl_addr_text(&self, selflen));
-	if (set_io_timeout(sock) == -1)
+	if (set_io_timeout(sock, timeout) == -1)
 		err(1, "setsockopt");
 	if (sendall(sock, greeting, MESSAGE_LEN) == -1)
 		err(1, "send");
 	if ((n = recvall(sock, reply, sizeof reply)) == -1) {
 		if (errno == EAGAIN)
-			errx(1, "recv: the server sent nothing for %d seconds", IO_TIMEOUT_S);
+			errx(1, "recv: the server sent nothing for %d seconds", timeout);
 		err(1, "recv");
 	}
 	if (n < MESSAGE_LEN)
@@ -305,18 +308,26 @@ main(int argc, char *argv[])
 {
 	static const struct option options[] = {
 		{ "port", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned short port = 1060;
-	int ch;
+	unsigned long seconds;
+	int ch, timeout = DEFAULT_TIMEOUT_S;
 
 	sl_init_program();
-	while ((ch = getopt_long(argc, argv, "p:", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:t:", options, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (sl_parse_port(optarg, &port) == -1)
 				errx(1, "invalid port '%s': expected a number from 0 to 65535",
 				     optarg);
+			break;
+		case 't':
+			if (sl_parse_ulong(optarg, 1, MAX_TIMEOUT_S, &seconds) == -1)
+				errx(1, "invalid timeout '%s': expected whole seconds from 1 to %d",
+				     optarg, MAX_TIMEOUT_S);
+			timeout = (int)seconds;
 			break;
 		default:
 			usage();
@@ -328,9 +339,9 @@ main(int argc, char *argv[])
 	if (argc != 2)
 		usage();
 	if (strcmp(argv[0], "server") == 0)
-		serve(argv[1], port);
+		serve(argv[1], port, timeout);
 	else if (strcmp(argv[0], "client") == 0)
-		ask(argv[1], port);
+		ask(argv[1], port, timeout);
 	else
 		usage();
 	return 0;

@@ -26,8 +26,10 @@
 #define SERVER_BUF 1024
 /* The poll client moves data in pieces this big (a multiple of CHUNK_LEN). */
 #define CLIENT_BUF 65536
-/* The poll client gives up when the server makes no progress for this long. */
-#define STALL_TIMEOUT_MS 10000
+/* The poll client gives up when the server makes no progress for this long,
+ * unless -t says otherwise; -t accepts up to an hour. */
+#define DEFAULT_STALL_TIMEOUT_S 10
+#define MAX_STALL_TIMEOUT_S 3600
 /* Largest BYTECOUNT accepted: 1 TiB, far beyond any experiment. */
 #define MAX_BYTECOUNT (1ULL << 40)
 
@@ -45,7 +47,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: tcp_deadlock server HOST [-p PORT]\n"
 	                "       tcp_deadlock client HOST [BYTECOUNT] [-p PORT] "
-	                "[--mode naive|poll]\n");
+	                "[--mode naive|poll] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -266,12 +268,12 @@ exchange_naive(int sock, unsigned long long total, struct echo *echo)
  * neither send() nor recv() can stop us even if it would take less than asked.
  */
 static void
-exchange_poll(int sock, unsigned long long total, struct echo *echo)
+exchange_poll(int sock, unsigned long long total, struct echo *echo, int timeout_ms)
 {
 	/*
 	 * TODO(lab06): make sock non-blocking (fcntl O_NONBLOCK). Loop until the
 	 * server closes: poll() for POLLIN, plus POLLOUT while not everything is
-	 * sent, with STALL_TIMEOUT_MS as the bound (0 ready: errx, no progress).
+	 * sent, with timeout_ms as the bound (0 ready: errx, no progress).
 	 * When writable, send() from pattern(0) + sent % CHUNK_LEN at most
 	 * CLIENT_BUF bytes and count what it took (EAGAIN: nothing this time).
 	 * Once everything is sent, shutdown(sock, SHUT_WR) once. When readable,
@@ -280,12 +282,15 @@ exchange_poll(int sock, unsigned long long total, struct echo *echo)
 	(void)sock;
 	(void)total;
 	(void)echo;
+	(void)timeout_ms;
 	sl_todo("lab06", "the poll() client (exchange_poll)");
 }
 
-/* Send total bytes of CHUNKs, read them back, and check every one came back upper-cased. */
+/* Send total bytes of CHUNKs, read them back, and check every one came back upper-cased.
+ * In poll mode, give up when the server makes no progress for stall_s seconds. */
 static void
-ask(const char *host, unsigned short port, unsigned long long total, enum mode mode)
+ask(const char *host, unsigned short port, unsigned long long total, enum mode mode,
+    int stall_s)
 {
 	struct echo echo = { 0 };
 	int sock;
@@ -293,7 +298,7 @@ ask(const char *host, unsigned short port, unsigned long long total, enum mode m
 	printf("Sending %llu bytes of data, in chunks of %d bytes\n", total, CHUNK_LEN);
 	sock = open_first(host, port, 0);
 	if (mode == MODE_POLL)
-		exchange_poll(sock, total, &echo);
+		exchange_poll(sock, total, &echo, stall_s * 1000);
 	else
 		exchange_naive(sock, total, &echo);
 	if (!echo.first_printed)
@@ -311,15 +316,16 @@ main(int argc, char *argv[])
 	static const struct option options[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned short port = 1060;
-	unsigned long count = 16;
+	unsigned long count = 16, seconds;
 	enum mode mode = MODE_NAIVE;
-	int ch;
+	int ch, stall_s = DEFAULT_STALL_TIMEOUT_S;
 
 	sl_init_program();
-	while ((ch = getopt_long(argc, argv, "p:m:", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:m:t:", options, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (sl_parse_port(optarg, &port) == -1)
@@ -333,6 +339,12 @@ main(int argc, char *argv[])
 				mode = MODE_POLL;
 			else
 				errx(1, "invalid mode '%s': expected naive or poll", optarg);
+			break;
+		case 't':
+			if (sl_parse_ulong(optarg, 1, MAX_STALL_TIMEOUT_S, &seconds) == -1)
+				errx(1, "invalid timeout '%s': expected whole seconds from 1 to %d",
+				     optarg, MAX_STALL_TIMEOUT_S);
+			stall_s = (int)seconds;
 			break;
 		default:
 			usage();
@@ -350,7 +362,8 @@ main(int argc, char *argv[])
 			errx(1, "invalid BYTECOUNT '%s': expected a number from 0 to %llu",
 			     argv[2], MAX_BYTECOUNT);
 		/* Round up to whole chunks, as the Python original does. */
-		ask(argv[1], port, (count + CHUNK_LEN - 1) / CHUNK_LEN * CHUNK_LEN, mode);
+		ask(argv[1], port, (count + CHUNK_LEN - 1) / CHUNK_LEN * CHUNK_LEN, mode,
+		    stall_s);
 	} else {
 		usage();
 	}

@@ -30,8 +30,10 @@
 #define DEFAULT_TEXT "Hello over a Unix domain socket"
 /* Every read asks for at most this much. */
 #define BUF_SIZE 4096
-/* How long the server and the clients wait for the other side to send or to take data. */
-#define IO_TIMEOUT_S 5
+/* How long the server and the clients wait for the other side to send or to take data,
+ * unless -t says otherwise; -t accepts up to an hour. */
+#define DEFAULT_IO_TIMEOUT_S 5
+#define MAX_IO_TIMEOUT_S 3600
 /* The most a client reads back: more than any TEXT (the kernel caps one argument at 128 KiB). */
 #define MAX_REPLY (256 * 1024)
 /* The most the server reads from a file it was given a descriptor for. */
@@ -43,6 +45,9 @@
 /* Room for a sun_path, every byte quoted, plus the '@' of an abstract name. */
 #define NAME_TEXT_SIZE (SL_QUOTED_SIZE(sizeof(((struct sockaddr_un *)0)->sun_path)) + 1)
 
+/* The -t bound on every wait for the other side, in seconds: set once, in main(). */
+static int io_timeout = DEFAULT_IO_TIMEOUT_S;
+
 /* What the signal handler needs, ready before it can run (it may call no printf). */
 static char socket_file[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char stop_note[sizeof socket_file + 64];
@@ -51,10 +56,10 @@ static size_t stop_note_len;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: unix_echo server PATH\n"
-	                "       unix_echo client PATH [TEXT]\n"
-	                "       unix_echo send-fd PATH FILE\n"
-	                "       unix_echo pair [COUNT] [--dgram]\n");
+	fprintf(stderr, "usage: unix_echo server PATH [-t SECONDS]\n"
+	                "       unix_echo client PATH [TEXT] [-t SECONDS]\n"
+	                "       unix_echo send-fd PATH FILE [-t SECONDS]\n"
+	                "       unix_echo pair [COUNT] [--dgram] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -126,11 +131,11 @@ print_quoted(const char *prefix, const char *data, size_t n)
 	printf("'\n");
 }
 
-/* Bound every recv() and send() on sock by IO_TIMEOUT_S: -1 with errno on failure. */
+/* Bound every recv() and send() on sock by io_timeout: -1 with errno on failure. */
 static int
 set_io_timeout(int sock)
 {
-	struct timeval limit = { .tv_sec = IO_TIMEOUT_S, .tv_usec = 0 };
+	struct timeval limit = { .tv_sec = io_timeout, .tv_usec = 0 };
 
 	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1 ||
 	    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) == -1)
@@ -363,7 +368,7 @@ serve_one(int conn)
 		/*
 		 * TODO(lab08): n == -1: on EINTR try again; EAGAIN or EWOULDBLOCK is
 		 * the timeout: warnx("the client sent nothing for %d seconds",
-		 * IO_TIMEOUT_S); any other errno: warn("recv"); break after either.
+		 * io_timeout); any other errno: warn("recv"); break after either.
 		 * n == 0: the client shut down writing, the echo is complete: break.
 		 */
 		sl_todo("lab08", "the echo loop (serve_one)");
@@ -453,7 +458,7 @@ print_reply(int sock, const char *what)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				errx(1, "recv: the server sent nothing for %d seconds", IO_TIMEOUT_S);
+				errx(1, "recv: the server sent nothing for %d seconds", io_timeout);
 			err(1, "recv");
 		}
 		got += (size_t)n;
@@ -579,7 +584,7 @@ child_echo(int sock, int type)
 	/*
 	 * TODO(lab08): loop: n = recv(sock, buf, sizeof buf, 0) (EINTR: again;
 	 * EAGAIN or EWOULDBLOCK, the timeout: errx(1, "child: the parent sent
-	 * nothing for %d seconds", IO_TIMEOUT_S); other errors: err(1, "child:
+	 * nothing for %d seconds", io_timeout); other errors: err(1, "child:
 	 * recv")). n == 0: print "Child saw the end of the stream" (SOCK_STREAM:
 	 * the parent closed) or "Child received an empty datagram: the end"
 	 * (SOCK_DGRAM has no end of stream: 0 is an empty datagram), and return.
@@ -607,7 +612,7 @@ collect_replies(int sock, int type, unsigned long count, size_t total)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				errx(1, "recv: the child sent nothing for %d seconds", IO_TIMEOUT_S);
+				errx(1, "recv: the child sent nothing for %d seconds", io_timeout);
 			err(1, "recv");
 		}
 		if (n == 0 && type == SOCK_STREAM)
@@ -659,16 +664,23 @@ main(int argc, char *argv[])
 {
 	static const struct option options[] = {
 		{ "dgram", no_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long count = 3;
+	unsigned long count = 3, seconds;
 	int ch, type = SOCK_STREAM;
 
 	sl_init_program();
-	while ((ch = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:", options, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			type = SOCK_DGRAM;
+			break;
+		case 't':
+			if (sl_parse_ulong(optarg, 1, MAX_IO_TIMEOUT_S, &seconds) == -1)
+				errx(1, "invalid timeout '%s': expected whole seconds from 1 to %d",
+				     optarg, MAX_IO_TIMEOUT_S);
+			io_timeout = (int)seconds;
 			break;
 		default:
 			usage();

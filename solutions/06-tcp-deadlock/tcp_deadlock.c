@@ -20,8 +20,10 @@
 #define SERVER_BUF 1024
 /* The poll client moves data in pieces this big (a multiple of CHUNK_LEN). */
 #define CLIENT_BUF 65536
-/* The poll client gives up when the server makes no progress for this long. */
-#define STALL_TIMEOUT_MS 10000
+/* The poll client gives up when the server makes no progress for this long,
+ * unless -t says otherwise; -t accepts up to an hour. */
+#define DEFAULT_STALL_TIMEOUT_S 10
+#define MAX_STALL_TIMEOUT_S 3600
 /* Largest BYTECOUNT accepted: 1 TiB, far beyond any experiment. */
 #define MAX_BYTECOUNT (1ULL << 40)
 
@@ -39,7 +41,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: tcp_deadlock server HOST [-p PORT]\n"
 	                "       tcp_deadlock client HOST [BYTECOUNT] [-p PORT] "
-	                "[--mode naive|poll]\n");
+	                "[--mode naive|poll] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -299,7 +301,7 @@ receive_some(int sock, struct echo *echo)
  * neither send() nor recv() can stop us even if it would take less than asked.
  */
 static void
-exchange_poll(int sock, unsigned long long total, struct echo *echo)
+exchange_poll(int sock, unsigned long long total, struct echo *echo, int timeout_ms)
 {
 	unsigned long long sent = 0;
 	int flags, open = 1, shut = 0;
@@ -314,7 +316,7 @@ exchange_poll(int sock, unsigned long long total, struct echo *echo)
 
 		if (sent < total)
 			pfd.events |= POLLOUT;
-		ready = poll(&pfd, 1, STALL_TIMEOUT_MS);
+		ready = poll(&pfd, 1, timeout_ms);
 		if (ready == -1) {
 			if (errno == EINTR)
 				continue;
@@ -322,7 +324,7 @@ exchange_poll(int sock, unsigned long long total, struct echo *echo)
 		}
 		if (ready == 0)
 			errx(1, "the server made no progress for %d seconds (sent %llu, received %llu)",
-			     STALL_TIMEOUT_MS / 1000, sent, echo->received);
+			     timeout_ms / 1000, sent, echo->received);
 		/* On an error or hang-up, the calls below report it. */
 		if (sent < total && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)))
 			sent = send_some(sock, sent, total);
@@ -338,9 +340,11 @@ exchange_poll(int sock, unsigned long long total, struct echo *echo)
 	/* end slide */
 }
 
-/* Send total bytes of CHUNKs, read them back, and check every one came back upper-cased. */
+/* Send total bytes of CHUNKs, read them back, and check every one came back upper-cased.
+ * In poll mode, give up when the server makes no progress for stall_s seconds. */
 static void
-ask(const char *host, unsigned short port, unsigned long long total, enum mode mode)
+ask(const char *host, unsigned short port, unsigned long long total, enum mode mode,
+    int stall_s)
 {
 	struct echo echo = { 0 };
 	int sock;
@@ -348,7 +352,7 @@ ask(const char *host, unsigned short port, unsigned long long total, enum mode m
 	printf("Sending %llu bytes of data, in chunks of %d bytes\n", total, CHUNK_LEN);
 	sock = open_first(host, port, 0);
 	if (mode == MODE_POLL)
-		exchange_poll(sock, total, &echo);
+		exchange_poll(sock, total, &echo, stall_s * 1000);
 	else
 		exchange_naive(sock, total, &echo);
 	if (!echo.first_printed)
@@ -366,15 +370,16 @@ main(int argc, char *argv[])
 	static const struct option options[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned short port = 1060;
-	unsigned long count = 16;
+	unsigned long count = 16, seconds;
 	enum mode mode = MODE_NAIVE;
-	int ch;
+	int ch, stall_s = DEFAULT_STALL_TIMEOUT_S;
 
 	sl_init_program();
-	while ((ch = getopt_long(argc, argv, "p:m:", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:m:t:", options, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (sl_parse_port(optarg, &port) == -1)
@@ -388,6 +393,12 @@ main(int argc, char *argv[])
 				mode = MODE_POLL;
 			else
 				errx(1, "invalid mode '%s': expected naive or poll", optarg);
+			break;
+		case 't':
+			if (sl_parse_ulong(optarg, 1, MAX_STALL_TIMEOUT_S, &seconds) == -1)
+				errx(1, "invalid timeout '%s': expected whole seconds from 1 to %d",
+				     optarg, MAX_STALL_TIMEOUT_S);
+			stall_s = (int)seconds;
 			break;
 		default:
 			usage();
@@ -405,7 +416,8 @@ main(int argc, char *argv[])
 			errx(1, "invalid BYTECOUNT '%s': expected a number from 0 to %llu",
 			     argv[2], MAX_BYTECOUNT);
 		/* Round up to whole chunks, as the Python original does. */
-		ask(argv[1], port, (count + CHUNK_LEN - 1) / CHUNK_LEN * CHUNK_LEN, mode);
+		ask(argv[1], port, (count + CHUNK_LEN - 1) / CHUNK_LEN * CHUNK_LEN, mode,
+		    stall_s);
 	} else {
 		usage();
 	}

@@ -24,12 +24,20 @@ FAREWELL = b"Farewell, client"
 LISTENING = line("Listening at {addr}", addr=ADDRESS)
 # The programs' own bound for a silent peer or address (documented in the handout).
 PROGRAM_TIMEOUT = 5.0
+# The shorter bound the give-up tests set with `-t WAIT`, so they need not sit out
+# the default: the program must keep waiting that long (measured, never scaled;
+# a tenth off for clock granularity) and give up within it plus a scaled MARGIN.
+WAIT = 1
+MARGIN = 1.0
+# A pause in the middle of a message, shorter than the default bound: it is not an end.
+STALL = 1.0
 SHORT_CLOSE = "was expecting 16 bytes but only received {k} bytes before the socket closed"
 
 
-def start_server(lab, host_arg=LOOPBACK, port=0, host=None):
-    """`tcp_sixteen server HOST -p PORT`, once it says where it listens: (program, port)."""
-    server = lab.run("server", host_arg, "-p", port, host=host)
+def start_server(lab, host_arg=LOOPBACK, port=0, host=None, options=()):
+    """`tcp_sixteen server HOST -p PORT [OPTIONS]`, once it says where it listens:
+    (program, port)."""
+    server = lab.run("server", host_arg, "-p", port, *options, host=host)
     match = server.expect(LISTENING, hint="the server's first line must be 'Listening at "
                           "IP:PORT' with the address getsockname() returns after bind()")
     printed = int(match["port"])
@@ -40,11 +48,14 @@ def start_server(lab, host_arg=LOOPBACK, port=0, host=None):
     return server, printed
 
 
-def gave_up_too_soon(server):
+def gave_up_too_soon(server, answered):
     """A hint when the server's stderr says it stopped waiting for a client (its
     receive timeout ran out), else None: a timeout far below 5 s looks like a
-    client that was served wrongly, so say what really happened. Only called on a
-    failure, so waiting a moment for the line costs a passing program nothing."""
+    client that was served wrongly, so say what really happened. None at once when
+    the client was answered: the hint is built before lab.check() knows it is not
+    needed, and the moment spent waiting for the line is for failures only."""
+    if answered:
+        return None
     try:
         said = server.expect(r".*(nothing for|temporarily unavailable|timed out).*",
                              timeout=0.5, stream="stderr")[0]
@@ -91,10 +102,11 @@ def converse(lab, server, port, dribble_pause=None, address_to=LOOPBACK, host=No
         except OSError:
             pass  # the server hung up early: the check below says why
     reply, closed = receive_until_close(peer, 3, watch=server)
-    lab.check(reply == FAREWELL and closed, "the server's answer was not 'Farewell, client' "
+    answered = reply == FAREWELL and closed
+    lab.check(answered, "the server's answer was not 'Farewell, client' "
               "followed by its close", expected=f"'{quote(FAREWELL)}', then end of stream",
               got=f"'{quote(reply)}'" + ("" if closed else ", and the connection stayed open"),
-              hint=gave_up_too_soon(server) or
+              hint=gave_up_too_soon(server, answered) or
               ("the farewell came but the connection stayed open: close() the connected "
                "socket right after the reply" if reply == FAREWELL else
                "the server answered nothing: it must read all 16 bytes (a recv() may return "
@@ -158,27 +170,39 @@ def test_server_serves_three_clients_in_a_row(lab):
 @pytest.mark.points(5)
 @pytest.mark.time_limit(30)
 def test_server_survives_a_reset_and_a_silent_client(lab):
-    server, port = start_server(lab)
-    lab.step("a Python client sent 3 bytes and reset the connection (SO_LINGER 0); another "
-             "connected and sent nothing; a third sent the greeting and waited for an answer; "
-             "the server must report the first two on stderr")
+    server, port = start_server(lab, options=("-t", WAIT))
+    lab.step(f"the server runs with -t {WAIT}; a Python client sent 3 bytes and reset the "
+             "connection (SO_LINGER 0); another connected and sent nothing; a third sent the "
+             "greeting and waited for an answer; the server must report the first two on "
+             "stderr")
     with lab.wire("the three Python clients connected", hint="a reset client must not stop "
               "the server: report the error and go back to accept()"):
         rude = connect(lab.host, LOOPBACK, port)
         rude.sendall(GREETING[:3])
         reset(rude)
         silent = connect(lab.host, LOOPBACK, port)
+        # Before the server accepts it, so what is measured is never shorter than
+        # the server's real patience.
+        silent_since = time.monotonic()
         silent_name = silent.getsockname()
-        patient = connect(lab.host, LOOPBACK, port, timeout=PROGRAM_TIMEOUT * 3)
+        patient = connect(lab.host, LOOPBACK, port, timeout=(WAIT + MARGIN) * 3)
         patient.sendall(GREETING)
-    reply, closed = receive_until_close(patient, PROGRAM_TIMEOUT * 2.5, watch=server)
+    _, dropped = receive_until_close(silent, WAIT + MARGIN, watch=server)
+    patience = time.monotonic() - silent_since
+    reply, closed = receive_until_close(patient, MARGIN, watch=server)
     silent.close()
     lab.check(reply == FAREWELL and closed,
               "a client that never sends kept the server from serving the next one",
-              expected=f"'{quote(FAREWELL)}' within about {PROGRAM_TIMEOUT:.0f} s",
+              expected=f"'{quote(FAREWELL)}' within about {WAIT} s (-t {WAIT})",
               got=f"'{quote(reply)}'" if reply else "nothing",
-              hint="set SO_RCVTIMEO on each connected socket (5 s), and on EAGAIN report "
-                   "the silent client and go back to accept()")
+              hint="set SO_RCVTIMEO on each connected socket (-t seconds, 5 by default), and "
+                   "on EAGAIN report the silent client and go back to accept()")
+    lab.check(dropped and patience >= WAIT * 0.9,
+              "the server gave up on a silent client before its -t bound ran out",
+              expected=f"the silent client's connection closed after about {WAIT} s (-t {WAIT})",
+              got=f"closed after {patience:.2f} s",
+              hint="SO_RCVTIMEO takes a struct timeval: the -t seconds go in tv_sec, "
+                   "microseconds in tv_usec")
     quiet = address(*silent_name)
     try:
         server.expect(f"(?i).*({re.escape(quiet)}|nothing|timed? ?out|temporarily unavailable|"
@@ -187,7 +211,7 @@ def test_server_survives_a_reset_and_a_silent_client(lab):
         lab.fail(f"the server did not report the client at {quiet} that sent nothing",
                  expected="a line on stderr about it (its address, or that it timed out)",
                  got=" | ".join(server.stderr[-3:]) or "nothing",
-                 hint="when recv() fails with EAGAIN (the 5 s ran out), say so on stderr with "
+                 hint="when recv() fails with EAGAIN (the -t bound ran out), say so on stderr with "
                       "the client's address, e.g. warnx(\"recv from %s: nothing for 5 "
                       "seconds\", ...), then go back to accept()")
 
@@ -252,23 +276,26 @@ def test_server_closes_after_its_reply_on_the_wire(lab):
 
 @pytest.mark.points(5)
 def test_server_waits_out_a_greeting_that_stalls(lab):
+    # The default bound (no -t): a pause well under 5 s but far beyond any wrong unit
+    # shows the default is seconds, without sitting it out.
     server, port = start_server(lab)
-    pause = PROGRAM_TIMEOUT * 0.4
+    pause = STALL
     with lab.wire("a Python client sent the greeting in two parts"):
         peer = connect(lab.host, LOOPBACK, port, nodelay=True)
         name = peer.getsockname()
         lab.step(f"a Python client at {address(*name)} sent '{quote(GREETING[:7])}', paused "
-                 f"{pause:.0f} s (less than the server's 5 s bound), then sent "
+                 f"{pause:.1f} s (less than the server's default 5 s bound), then sent "
                  f"'{quote(GREETING[7:])}'")
         peer.sendall(GREETING[:7])
         time.sleep(pause)  # the stall under test, not synchronisation
         peer.sendall(GREETING[7:])
     reply, closed = receive_until_close(peer, 3, watch=server)
     peer.close()
-    lab.check(reply == FAREWELL and closed, "the server did not answer a client that paused "
+    answered = reply == FAREWELL and closed
+    lab.check(answered, "the server did not answer a client that paused "
               "in the middle of its greeting", expected=f"'{quote(FAREWELL)}', then end of "
               "stream", got=f"'{quote(reply)}'" + ("" if closed else ", no close"),
-              hint=gave_up_too_soon(server) or "keep reading (recvall) until all 16 bytes are "
+              hint=gave_up_too_soon(server, answered) or "keep reading (recvall) until all 16 bytes are "
               "there; a pause shorter than the 5 s bound is not the end of the message")
     expect_served(lab, server, name, port)
 
@@ -300,10 +327,11 @@ def test_server_answers_across_a_slow_lossy_link(lab):
         dribble(peer, GREETING, 0.02)
     reply, closed = receive_until_close(peer, PROGRAM_TIMEOUT, watch=server)
     peer.close()
-    lab.check(reply == FAREWELL and closed, "the server did not answer across a slow link",
+    answered = reply == FAREWELL and closed
+    lab.check(answered, "the server did not answer across a slow link",
               expected=f"'{quote(FAREWELL)}', then end of stream",
               got=f"'{quote(reply)}'" + ("" if closed else ", no close"),
-              hint=gave_up_too_soon(server) or "bytes arrive late and in pieces here: loop "
+              hint=gave_up_too_soon(server, answered) or "bytes arrive late and in pieces here: loop "
               "until all 16 are in, and bound the wait by seconds, not milliseconds")
     expect_served(lab, server, name, port, local=link.a_address)
 
@@ -420,60 +448,65 @@ def test_client_gives_up_on_a_silent_address(lab):
     # A neighbour entry that no interface owns: SYNs leave and vanish, no ARP
     # failure or ICMP comes back, exactly like a host that drops everything.
     host.ip("neigh add 10.0.5.99 lladdr 02:00:00:00:05:99 dev to-nobody nud permanent")
-    lab.step("10.0.5.99 is on the client's subnet, but its SYNs are silently dropped")
+    lab.step("10.0.5.99 is on the client's subnet, but its SYNs are silently dropped; the "
+             f"client runs with -t {WAIT}")
     started = time.monotonic()
-    client = lab.run("client", "10.0.5.99", "-p", 1060, host=host)
-    code = client.wait(PROGRAM_TIMEOUT * 2)
+    client = lab.run("client", "10.0.5.99", "-p", 1060, "-t", WAIT, host=host)
+    code = client.wait(WAIT + MARGIN)
     took = time.monotonic() - started
     lab.check(code is not None, "the client kept waiting for an address that never answers",
-              expected=f"give up after about {PROGRAM_TIMEOUT:.0f} s, exit 1",
+              expected=f"give up after about {WAIT} s (-t {WAIT}), exit 1",
               got=f"still waiting after {took:.1f} s",
               hint="connect() without a bound waits for the kernel's SYN retries (minutes): "
-                   "use a non-blocking connect() and poll() for POLLOUT with a 5 s timeout")
-    lab.check(code == 1 and took > PROGRAM_TIMEOUT * 0.8 - 0.5,
+                   "use a non-blocking connect() and poll() for POLLOUT for at most the -t "
+                   "seconds (in milliseconds: poll() counts those)")
+    lab.check(code == 1 and took >= WAIT * 0.9,
               "the client did not give up cleanly on an address that never answers",
-              expected=f"exit 1 after about {PROGRAM_TIMEOUT:.0f} s",
-              got=f"exit {code} after {took:.1f} s, stderr {client.stderr[-1:] or 'empty'}")
+              expected=f"exit 1 after about {WAIT} s (-t {WAIT})",
+              got=f"exit {code} after {took:.2f} s, stderr {client.stderr[-1:] or 'empty'}",
+              hint="poll() counts milliseconds: -t 1 is 1000 of them" if code == 1 else None)
 
 
 @pytest.mark.points(5)
 @pytest.mark.time_limit(40)
 def test_client_gives_up_on_a_silent_server(lab):
-    sock, client = start_client(lab)
+    sock, client = start_client(lab, "-t", WAIT)
     conn, peer = accept_connection(lab, sock, client)
     # The client's patience starts when it has sent its greeting, at about the time
     # of the accept; read_greeting then waits a (scaled) moment for a 17th byte,
     # which must not be taken from the patience measured.
     started = time.monotonic()
     read_greeting(lab, conn, peer, client)
-    lab.step("the Python server read the greeting and then said nothing, keeping the "
-             "connection open")
-    code = client.wait(PROGRAM_TIMEOUT * 3)
+    lab.step(f"the client runs with -t {WAIT}; the Python server read the greeting and then "
+             "said nothing, keeping the connection open")
+    code = client.wait(WAIT + MARGIN)
     took = time.monotonic() - started
     conn.close()
     lab.check(code is not None, "the client waited forever for a server that accepted and "
-              "then said nothing", expected=f"give up after about {PROGRAM_TIMEOUT:.0f} s, "
+              f"then said nothing", expected=f"give up after about {WAIT} s (-t {WAIT}), "
               "exit 1", got=f"still waiting after {took:.1f} s",
-              hint="a recv() on a blocking socket waits forever: set SO_RCVTIMEO (5 s) on the "
-                   "client's socket too, and report the EAGAIN it then returns")
+              hint="a recv() on a blocking socket waits forever: set SO_RCVTIMEO (the -t "
+                   "seconds) on the client's socket too, and report the EAGAIN it then returns")
     lab.check(code == 1 and client.stderr, "the client did not report the silent server",
               expected="an error on stderr, exit 1",
               got=f"exit {code}, stderr {client.stderr[-1:] or 'empty'}",
-              hint="when recv() fails with EAGAIN, say the server sent nothing for 5 seconds "
-                   "(errx) and exit 1")
-    lab.check(took > PROGRAM_TIMEOUT * 0.8 - 0.5, "the client gave up on the server too soon",
-              expected=f"about {PROGRAM_TIMEOUT:.0f} s of patience", got=f"{took:.1f} s",
+              hint="when recv() fails with EAGAIN, say the server sent nothing for that many "
+                   "seconds (errx) and exit 1")
+    lab.check(took >= WAIT * 0.9, "the client gave up on the server too soon",
+              expected=f"{WAIT} s of patience (-t {WAIT})", got=f"{took:.2f} s",
               hint="SO_RCVTIMEO takes a struct timeval: whole seconds in tv_sec, microseconds "
                    "in tv_usec")
 
 
 @pytest.mark.points(5)
 def test_client_waits_out_a_reply_that_stalls(lab):
+    # The default bound (no -t), as for the server's stalled greeting.
     sock, client = start_client(lab)
     conn, _ = accept_greeting(lab, sock, client)
-    pause = PROGRAM_TIMEOUT * 0.4
-    lab.step(f"the Python server sent '{quote(FAREWELL[:7])}', paused {pause:.0f} s (less "
-             f"than the client's 5 s bound), then sent '{quote(FAREWELL[7:])}' and closed")
+    pause = STALL
+    lab.step(f"the Python server sent '{quote(FAREWELL[:7])}', paused {pause:.1f} s (less "
+             f"than the client's default 5 s bound), then sent '{quote(FAREWELL[7:])}' and "
+             "closed")
     with lab.wire("the Python server sent its reply in two parts"):
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.sendall(FAREWELL[:7])

@@ -11,5 +11,11 @@ BAD_COMMAND_LINES = {
         ["client", "127.0.0.1", "16", "--mode", "fast"],
         ["server", "127.0.0.1", "16"],
         ["client", "no-such-host.invalid", "16"],
+        ["client", "127.0.0.1", "16", "--mode", "poll", "-t", "0"],
+        ["client", "127.0.0.1", "16", "--mode", "poll", "-t", "-2"],
+        ["client", "127.0.0.1", "16", "--mode", "poll", "-t", "0.5"],
+        ["client", "127.0.0.1", "16", "--mode", "poll", "-t", "3601"],
+        ["client", "127.0.0.1", "16", "--timeout", "ten"],
+        ["client", "127.0.0.1", "16", "-t"],
     ],
 }

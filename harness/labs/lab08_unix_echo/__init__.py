@@ -24,5 +24,11 @@ BAD_COMMAND_LINES = {
         ["pair", "3", "4"],
         ["client", "/x.sock", "--dgram"],
         ["bogus"],
+        ["server", "/tmp/x.sock", "-t", "0"],
+        ["client", "/tmp/x.sock", "-t", "-1"],
+        ["client", "/tmp/x.sock", "hi", "-t", "2.5"],
+        ["send-fd", "/tmp/x.sock", "/etc/hostname", "-t", "3601"],
+        ["pair", "3", "--timeout", "forever"],
+        ["pair", "-t"],
     ],
 }
