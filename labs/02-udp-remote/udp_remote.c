@@ -24,7 +24,8 @@
 /* The largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
 #define MAX_DATAGRAM 65507
 
-/* The client's backoff: the first wait, and the longest wait it will try. */
+/* The client's backoff by default: the first wait, and the longest wait it
+ * will try. --first-wait scales the whole schedule, MAX_DELAY with it. */
 #define FIRST_DELAY 0.1
 #define MAX_DELAY 2.0
 
@@ -32,7 +33,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: udp_remote server HOST [-p PORT] [--drop RATE] [--seed N]\n"
-	                "       udp_remote client HOST [-p PORT]\n");
+	                "       udp_remote client HOST [-p PORT] [--first-wait SECONDS]\n");
 	exit(2);
 }
 
@@ -138,14 +139,16 @@ serve(const char *host, unsigned short port, double drop_rate, uint64_t seed)
 }
 
 /*
- * Ask the server, doubling the wait after each silence; give up past MAX_DELAY.
+ * Ask the server, doubling the wait after each silence from first_delay; give
+ * up past the longest wait, as many times first_delay as MAX_DELAY is FIRST_DELAY.
  * Returns the exit status: 0 with an answer, 1 without.
  */
 static int
-ask(const char *host, unsigned short port)
+ask(const char *host, unsigned short port, double first_delay)
 {
 	struct sockaddr_storage self;
 	socklen_t selflen = sizeof self;
+	double max_delay = first_delay * (MAX_DELAY / FIRST_DELAY);
 	int sock;
 
 	/* connect() fixes the peer: the kernel drops datagrams from anyone else,
@@ -156,7 +159,8 @@ ask(const char *host, unsigned short port)
 	printf("Client socket name is %s\n", sl_addr_text(&self, selflen));
 
 	/*
-	 * TODO(lab02): for delay = FIRST_DELAY, doubling while delay <= MAX_DELAY:
+	 * TODO(lab02): for delay = first_delay (FIRST_DELAY unless --first-wait said
+	 * otherwise), doubling while delay <= max_delay:
 	 *   - send() "This is another message" (the same bytes every time; if send
 	 *     fails with ECONNREFUSED, that refusal was about an earlier datagram:
 	 *     send once more);
@@ -170,6 +174,7 @@ ask(const char *host, unsigned short port)
 	 * and return 1. Close the socket on both paths.
 	 */
 	(void)sock;
+	(void)max_delay;
 	sl_todo("lab02", "ask(): sending the request and waiting with backoff");
 }
 
@@ -187,18 +192,19 @@ seed_from_clock(void)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_DROP = 256, OPT_SEED };
+	enum { OPT_DROP = 256, OPT_SEED, OPT_FIRST_WAIT };
 	static const struct option options[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "drop", required_argument, NULL, OPT_DROP },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "first-wait", required_argument, NULL, OPT_FIRST_WAIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned short port = 1060;
 	unsigned long seed_value;
 	uint64_t seed = seed_from_clock();
-	double drop_rate = 0.5;
-	int ch, server_options = 0;
+	double drop_rate = 0.5, first_delay = FIRST_DELAY;
+	int ch, server_options = 0, client_options = 0;
 
 	sl_init_program();
 	while ((ch = getopt_long(argc, argv, "p:", options, NULL)) != -1) {
@@ -221,6 +227,13 @@ main(int argc, char *argv[])
 			seed = seed_value;
 			server_options = 1;
 			break;
+		case OPT_FIRST_WAIT:
+			/* Not 0: a client that never waits floods the server. */
+			if (sl_parse_double(optarg, 0.001, 10.0, &first_delay) == -1)
+				errx(1, "invalid first wait '%s': expected seconds from 0.001 to 10",
+				     optarg);
+			client_options = 1;
+			break;
 		default:
 			usage();
 		}
@@ -230,10 +243,10 @@ main(int argc, char *argv[])
 
 	if (argc != 2)
 		usage();
-	if (strcmp(argv[0], "server") == 0)
+	if (strcmp(argv[0], "server") == 0 && !client_options)
 		serve(argv[1], port, drop_rate, seed);
 	else if (strcmp(argv[0], "client") == 0 && !server_options)
-		return ask(argv[1], port);
+		return ask(argv[1], port, first_delay);
 	else
 		usage();
 	return 0;

@@ -33,10 +33,14 @@ struct attempt {
 	double deadline;           /* when it is given up on */
 };
 
+/* How long each address may take to answer, seconds: CONNECT_TIMEOUT unless -t
+ * says otherwise (set once, by main). */
+static double connect_timeout = CONNECT_TIMEOUT;
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: dual_client HOST [-p PORT]\n");
+	fprintf(stderr, "usage: dual_client HOST [-p PORT] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -48,7 +52,7 @@ reason(int error)
 
 	if (error != ETIMEDOUT)
 		return strerror(error);
-	snprintf(text, sizeof text, "no answer within %.0f seconds", CONNECT_TIMEOUT);
+	snprintf(text, sizeof text, "no answer within %g seconds", connect_timeout);
 	return text;
 }
 
@@ -78,7 +82,7 @@ start_attempt(struct attempt *a, double now)
 	/*
 	 * TODO(lab11): print "Trying ADDR (IPv6)" (or IPv4) with sl_addr_text();
 	 * a->sock = socket(family, socktype | SOCK_NONBLOCK, protocol);
-	 * a->deadline = now + CONNECT_TIMEOUT; connect(): 0 -> return 1,
+	 * a->deadline = now + connect_timeout; connect(): 0 -> return 1,
 	 * EINPROGRESS -> return 0, anything else: close, a->sock = -1, keep errno,
 	 * return -1.
 	 */
@@ -274,6 +278,7 @@ main(int argc, char *argv[])
 {
 	static const struct option options[] = {
 		{ "port", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct addrinfo *res;
@@ -281,11 +286,17 @@ main(int argc, char *argv[])
 	int ch, sock, error, flags;
 
 	sl_init_program();
-	while ((ch = getopt_long(argc, argv, "p:", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:t:", options, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (sl_parse_port(optarg, &port) == -1)
 				errx(1, "invalid port '%s': expected a number from 0 to 65535",
+				     optarg);
+			break;
+		case 't':
+			/* Not 0: every attempt would fail before its handshake could. */
+			if (sl_parse_double(optarg, 0.001, 3600.0, &connect_timeout) == -1)
+				errx(1, "invalid timeout '%s': expected seconds from 0.001 to 3600",
 				     optarg);
 			break;
 		default:

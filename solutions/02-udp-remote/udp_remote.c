@@ -18,7 +18,8 @@
 /* The largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
 #define MAX_DATAGRAM 65507
 
-/* The client's backoff: the first wait, and the longest wait it will try. */
+/* The client's backoff by default: the first wait, and the longest wait it
+ * will try. --first-wait scales the whole schedule, MAX_DELAY with it. */
 #define FIRST_DELAY 0.1
 #define MAX_DELAY 2.0
 
@@ -28,7 +29,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: udp_remote server HOST [-p PORT] [--drop RATE] [--seed N]\n"
-	                "       udp_remote client HOST [-p PORT]\n");
+	                "       udp_remote client HOST [-p PORT] [--first-wait SECONDS]\n");
 	exit(2);
 }
 
@@ -187,14 +188,15 @@ wait_for_reply(int sock, double deadline, char *buf, size_t size)
 /* end slide */
 
 /* slide: ask */
-/* Ask the server, doubling the wait after each silence; give up past MAX_DELAY. */
+/* Ask the server, doubling the wait after each silence from first_delay; give
+ * up past the longest wait, as many times first_delay as MAX_DELAY is FIRST_DELAY. */
 static int
-ask(const char *host, unsigned short port)
+ask(const char *host, unsigned short port, double first_delay)
 {
 	static char data[MAX_DATAGRAM + 1], text[SL_QUOTED_SIZE(MAX_DATAGRAM + 1)];
 	struct sockaddr_storage self;
 	socklen_t selflen = sizeof self;
-	double delay;
+	double delay, max_delay = first_delay * (MAX_DELAY / FIRST_DELAY);
 	ssize_t n = -1;
 	int sock;
 
@@ -205,7 +207,7 @@ ask(const char *host, unsigned short port)
 		err(1, "getsockname");
 	printf("Client socket name is %s\n", sl_addr_text(&self, selflen));
 
-	for (delay = FIRST_DELAY; delay <= MAX_DELAY; delay *= 2) {
+	for (delay = first_delay; delay <= max_delay; delay *= 2) {
 		send_request(sock);
 		printf("Waiting up to %g seconds for a reply\n", delay);
 		n = wait_for_reply(sock, sl_monotonic_seconds() + delay, data,
@@ -238,18 +240,19 @@ seed_from_clock(void)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_DROP = 256, OPT_SEED };
+	enum { OPT_DROP = 256, OPT_SEED, OPT_FIRST_WAIT };
 	static const struct option options[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "drop", required_argument, NULL, OPT_DROP },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "first-wait", required_argument, NULL, OPT_FIRST_WAIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned short port = 1060;
 	unsigned long seed_value;
 	uint64_t seed = seed_from_clock();
-	double drop_rate = 0.5;
-	int ch, server_options = 0;
+	double drop_rate = 0.5, first_delay = FIRST_DELAY;
+	int ch, server_options = 0, client_options = 0;
 
 	sl_init_program();
 	while ((ch = getopt_long(argc, argv, "p:", options, NULL)) != -1) {
@@ -272,6 +275,13 @@ main(int argc, char *argv[])
 			seed = seed_value;
 			server_options = 1;
 			break;
+		case OPT_FIRST_WAIT:
+			/* Not 0: a client that never waits floods the server. */
+			if (sl_parse_double(optarg, 0.001, 10.0, &first_delay) == -1)
+				errx(1, "invalid first wait '%s': expected seconds from 0.001 to 10",
+				     optarg);
+			client_options = 1;
+			break;
 		default:
 			usage();
 		}
@@ -281,10 +291,10 @@ main(int argc, char *argv[])
 
 	if (argc != 2)
 		usage();
-	if (strcmp(argv[0], "server") == 0)
+	if (strcmp(argv[0], "server") == 0 && !client_options)
 		serve(argv[1], port, drop_rate, seed);
 	else if (strcmp(argv[0], "client") == 0 && !server_options)
-		return ask(argv[1], port);
+		return ask(argv[1], port, first_delay);
 	else
 		usage();
 	return 0;

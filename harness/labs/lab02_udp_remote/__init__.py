@@ -10,6 +10,11 @@ BAD_COMMAND_LINES = {
         ["server", "127.0.0.1", "--drop", "nan"],
         ["server", "127.0.0.1", "--seed", "-3"],
         ["client", "127.0.0.1", "extra"],
+        ["client", "127.0.0.1", "--first-wait", "0"],
+        ["client", "127.0.0.1", "--first-wait", "-0.1"],
+        ["client", "127.0.0.1", "--first-wait", "inf"],
+        ["client", "127.0.0.1", "--first-wait", "0.1s"],
+        ["server", "127.0.0.1", "--first-wait", "0.1"],
         ["server", "x" * 5000],
     ],
 }

@@ -25,8 +25,11 @@ LOOPBACK = "127.0.0.1"
 LISTENING = line("Listening at {addr}", addr=ADDRESS)
 SERVER, CLIENT = "chat_server", "chat_client"
 # Idle, a server that sleeps in poll() uses no CPU at all; one that polls without
-# sleeping uses some in any window, however loaded the machine.
-IDLE_WINDOW = 3.0
+# sleeping (a timeout of 0, or POLLOUT on a socket with room, so that poll() wakes
+# again and again) uses some in any window, however loaded the machine: even
+# demoted to the lowest priority it gets a few percent of a core, 15 ms or more in
+# half a second, three times the limit (and spinning, about all of it).
+IDLE_WINDOW = 0.5
 IDLE_CPU_LIMIT = 0.005
 # The sandbox's descriptor limits for 1000 clients: the server must raise the soft
 # one itself (1000 clients, the listener, stdio, and room for a wrapper's own).
@@ -467,7 +470,8 @@ def test_server_holds_1000_clients_at_once(lab):
     first.setblocking(False)
     heard = crowd.receive_until(lambda data: hello in data, 60, watch=server,
                                 socks=crowd.socks[1:], quiet=5)
-    stop_if_exited(lab, server, f"{CROWD} clients chatted")
+    if heard < CROWD - 1:
+        stop_if_exited(lab, server, f"{CROWD} clients chatted")
     lab.check(heard == CROWD - 1, f"only {heard} of the other {CROWD - 1} clients received "
               "the line", expected=f"'{quote(hello[:-1])}' at all {CROWD - 1}",
               hint="forward each line to every client in the room")
@@ -498,13 +502,15 @@ def test_server_sleeps_while_idle(lab):
     hello = forwarded(a, b"anyone there?") + b"\n"
     room.expect_after_joins(b, forwarded(a, b"anyone there?"))
     heard = crowd.receive_until(lambda data: hello in data, 10, watch=server)
-    stop_if_exited(lab, server, "52 clients were connected")
+    if heard < 50:
+        stop_if_exited(lab, server, "52 clients were connected")
     lab.check(heard == 50, f"only {heard} of 50 clients received A's line",
               hint="forward each line to every client in the room")
-    lab.step(f"nobody sent anything for {IDLE_WINDOW:.0f} s; the test measured the server's "
+    lab.step(f"nobody sent anything for {IDLE_WINDOW:g} s; the test measured the server's "
              "CPU time meanwhile")
     used, took = cpu_while_idle(server)
-    stop_if_exited(lab, server, "the room was idle")
+    if server.poll() is not None:  # a program that has ended uses no CPU either
+        stop_if_exited(lab, server, "the room was idle")
     lab.check(used <= IDLE_CPU_LIMIT, "the server kept the CPU busy with nothing to do",
               expected=f"no CPU time at all while idle (at most {IDLE_CPU_LIMIT * 1000:.0f} ms)",
               got=f"{used * 1000:.0f} ms of CPU in {took:.1f} s",
@@ -672,10 +678,11 @@ def test_client_sleeps_while_nothing_happens(lab):
             lab.step("the test closed chat_client's standard input")
             client.close_input()
             peer.receive(1, 3, watch=client)  # its end of stream (graded elsewhere)
-        lab.step(f"for {IDLE_WINDOW:.0f} s {quiet}; the test measured the client's CPU time "
+        lab.step(f"for {IDLE_WINDOW:g} s {quiet}; the test measured the client's CPU time "
                  "meanwhile")
         used, took = cpu_while_idle(client)
-        stop_if_exited(lab, client, quiet)
+        if client.poll() is not None:  # a program that has ended uses no CPU either
+            stop_if_exited(lab, client, quiet)
         lab.check(used <= IDLE_CPU_LIMIT, "the client kept the CPU busy with nothing to do",
                   expected=f"no CPU time at all while idle (at most "
                            f"{IDLE_CPU_LIMIT * 1000:.0f} ms)",

@@ -5,7 +5,9 @@ TOPICS = ("ipv6", "getaddrinfo", "dual_stack", "happy_eyeballs")
 BAD_COMMAND_LINES = {
     "showip": [["one", "two"], ["-p", "1060", "localhost"]],
     "dual_server": [["extra"], ["-p", "1060", "extra"], ["-p", "0x10"]],
-    "dual_client": [["one", "two"], ["::1", "-p", "65536"], ["::1", "-p", "port"]],
+    "dual_client": [["one", "two"], ["::1", "-p", "65536"], ["::1", "-p", "port"],
+                    ["::1", "-t", "0"], ["::1", "-t", "-1"], ["::1", "-t", "nan"],
+                    ["::1", "-t", "5s"], ["::1", "-t"]],
 }
 # Command lines that look like the self-test's generic bad ones but are right for
 # this lab: `dual_server` alone listens on port 1060 (its synopsis: dual_server [-p PORT]).
