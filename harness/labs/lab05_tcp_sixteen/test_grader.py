@@ -483,7 +483,7 @@ def test_client_gives_up_on_a_silent_server(lab):
     took = time.monotonic() - started
     conn.close()
     lab.check(code is not None, "the client waited forever for a server that accepted and "
-              f"then said nothing", expected=f"give up after about {WAIT} s (-t {WAIT}), "
+              "then said nothing", expected=f"give up after about {WAIT} s (-t {WAIT}), "
               "exit 1", got=f"still waiting after {took:.1f} s",
               hint="a recv() on a blocking socket waits forever: set SO_RCVTIMEO (the -t "
                    "seconds) on the client's socket too, and report the EAGAIN it then returns")

@@ -268,12 +268,19 @@ def test_client_connects_over_ipv6_to_a_dual_name(lab):
     world = dual_world(lab)
     expect_resolver_order(lab, world, "dual.lab", [SERVER6, SERVER], "rule 6: IPv6 first")
     servers = dual_servers(world)
-    with capture_client(world) as capture:
-        client = run_client(lab, world, "dual.lab", servers.port)
-        reached, peer = serve_one(lab, servers, client, "resolve HOST, then connect to its "
-                                  "first address: " + TRY_HINT)
-        expect_success(lab, client, reached, peer, servers.port)
-        segments = segments_of(capture, servers.port)
+    for run in range(1, SLOW_ANSWER_RUNS + 1):
+        with capture_client(world) as capture:
+            client = run_client(lab, world, "dual.lab", servers.port)
+            reached, peer = serve_one(lab, servers, client, "resolve HOST, then connect to "
+                                      "its first address: " + TRY_HINT)
+            expect_success(lab, client, reached, peer, servers.port)
+            segments = segments_of(capture, servers.port)
+        if reached == SERVER6 or not ipv6_answer_came_late(segments) or \
+                run == SLOW_ANSWER_RUNS:
+            break
+        lab.step("on the wire, IPv6 went first but the server's SYN-ACK came only after the "
+                 "client's IPv4 SYN (this machine was slow to answer): IPv4 fairly won, so "
+                 "the test ran the client again")
     lab.check(reached == SERVER6, "the client did not connect over IPv6, the resolver's first "
               "choice", expected=address(SERVER6, servers.port),
               got=address(reached, servers.port), hint=TRY_HINT)
@@ -282,6 +289,22 @@ def test_client_connects_over_ipv6_to_a_dual_name(lab):
               expected="no SYN to 10.0.1.2 (IPv6 answered well within 250 ms)",
               got="; ".join(map(str, to_ipv4)), hint="once an attempt connects, start no more "
               "and close the others")
+
+
+# How often the IPv6-first test runs the client when the machine itself answered
+# IPv6 too late (ipv6_answer_came_late): a correct client then rightly takes IPv4.
+SLOW_ANSWER_RUNS = 3
+
+
+def ipv6_answer_came_late(segments):
+    """Did the client try IPv6 first, and start IPv4 before the server's SYN-ACK
+    over IPv6 reached it? Then IPv4 winning is the client's contract, not a bug."""
+    to6 = [s for s in attempts_from(segments, {CLIENT6}) if s.dst == SERVER6]
+    to4 = [s for s in attempts_from(segments, {CLIENT}) if s.dst == SERVER]
+    if not to6 or not to4 or to4[0].time < to6[0].time:
+        return False
+    answers = [s for s in segments if s.src == SERVER6 and s.flags >= {"SYN", "ACK"}]
+    return not answers or answers[0].time > to4[0].time
 
 
 @pytest.mark.points(4)
