@@ -12,6 +12,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import struct
 import time
@@ -21,6 +22,8 @@ from harness.network.wire import Wire, disable_offloads
 from harness.timeouts import scaled
 
 
+# iproute2, found once: a bare "ip" would be looked for along PATH at every start.
+IP = shutil.which("ip", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])) or "ip"
 SIOCGIFHWADDR = 0x8927
 
 
@@ -86,7 +89,7 @@ class Host:
         if self.netns_path is None:
             raise NetworkSetupError("cannot configure the grader's own network")
         script = "".join(command + "\n" for command in commands)
-        result = namespaces.run_in(self.netns_path, ["ip", "-batch", "-"], input=script,
+        result = namespaces.run_in(self.netns_path, [IP, "-batch", "-"], input=script,
                                    timeout=scaled(10))
         if result.returncode != 0:
             raise NetworkSetupError(f"ip on host {self.name} failed: {result.stderr.strip()}\n"
@@ -202,23 +205,27 @@ class LabNet:
         a_address, b_address = str(network[a_index]), str(network[b_index])
         a_if, b_if = _ifname("to-" + b.name), _ifname("to-" + a.name)
         wire = None
+        # Each host's commands in one `ip -batch` (a process costs more than its work).
+        at_a, at_b = [], []
         if impairment is None:
-            a.ip(f"link add {a_if} mtu {mtu} type veth peer name {b_if} mtu {mtu} "
-                 f"netns {b.netns_path}")
+            at_a.append(f"link add {a_if} mtu {mtu} type veth peer name {b_if} mtu {mtu} "
+                        f"netns {b.netns_path}")
         else:
             wire = self._impaired_cable(a, a_if, b, b_if, mtu, impairment)
-        a.ip(f"addr add {a_address}/{network.prefixlen} dev {a_if}", f"link set {a_if} up")
-        b.ip(f"addr add {b_address}/{network.prefixlen} dev {b_if}", f"link set {b_if} up")
+        at_a += [f"addr add {a_address}/{network.prefixlen} dev {a_if}", f"link set {a_if} up"]
+        at_b += [f"addr add {b_address}/{network.prefixlen} dev {b_if}", f"link set {b_if} up"]
         a.addresses.append(a_address)
         b.addresses.append(b_address)
         a6 = b6 = None
         if subnet6 is not None:
             network6 = ipaddress.ip_network(subnet6)
             a6, b6 = str(network6[a_index]), str(network6[b_index])
-            a.ip(f"addr add {a6}/{network6.prefixlen} dev {a_if} nodad")
-            b.ip(f"addr add {b6}/{network6.prefixlen} dev {b_if} nodad")
+            at_a.append(f"addr add {a6}/{network6.prefixlen} dev {a_if} nodad")
+            at_b.append(f"addr add {b6}/{network6.prefixlen} dev {b_if} nodad")
             a.addresses6.append(a6)
             b.addresses6.append(b6)
+        a.ip(*at_a)
+        b.ip(*at_b)
         if wire is not None:
             # The neighbours are known: no address resolution crosses the cable, so
             # a lost ARP or neighbour solicitation never stalls a test for a second.
@@ -259,14 +266,14 @@ class LabNet:
         network = ipaddress.ip_network(subnet)
         lan = Lan(name, network, self.host(f"switch-{name}"))
         snooping = 1 if multicast_snooping else 0
-        lan.switch.ip(f"link add {name} type bridge mcast_snooping {snooping}",
-                      f"link set {name} up")
+        switch = [f"link add {name} type bridge mcast_snooping {snooping}", f"link set {name} up"]
+        for index, host in enumerate(hosts, start=first_index):
+            port = _ifname(f"p-{host.name}")
+            switch += [f"link add {port} type veth peer name {name} netns {host.netns_path}",
+                       f"link set {port} master {name}", f"link set {port} up"]
+        lan.switch.ip(*switch)
         for index, host in enumerate(hosts, start=first_index):
             address = str(network[index])
-            port = _ifname(f"p-{host.name}")
-            lan.switch.ip(f"link add {port} type veth peer name {name} netns {host.netns_path}",
-                          f"link set {port} master {name}",
-                          f"link set {port} up")
             host.ip(f"addr add {address}/{network.prefixlen} brd + dev {name}",
                     f"link set {name} up")
             host.addresses.append(address)
@@ -289,7 +296,7 @@ def _wait_until_forwarding(lan, timeout=5.0):
     kernel's link watcher has seen its veth's carrier come up: at once on an idle
     machine, but on a loaded one late enough to lose a test's first frames."""
     deadline = time.monotonic() + scaled(timeout)
-    command = ["ip", "-j", "-d", "link", "show", "master", lan.name]
+    command = [IP, "-j", "-d", "link", "show", "master", lan.name]
     while True:
         shown = namespaces.run_in(lan.switch.netns_path, command, timeout=scaled(10))
         states = [port.get("linkinfo", {}).get("info_slave_data", {}).get("state")
