@@ -37,14 +37,14 @@ class Path:
         return text
 
 
-def routed_path(net, mtus, impairments=()):
+def routed_path(net, mtus, impairments=(), prefix=""):
     """sender, len(mtus) - 1 routers and a far host joined by links of these MTUs,
     with routes both ways; link n is the subnet 10.0.n.0/24 (n from 1). The
     Impairment impairments[n - 1], where given and not None, makes link n an
-    imperfect cable (network/wire.py)."""
-    hops = [net.host("sender")]
-    hops += [net.router(f"router{n}") for n in range(1, len(mtus))]
-    hops.append(net.host("far"))
+    imperfect cable (network/wire.py). prefix names the hosts of a second path."""
+    hops = [net.host(f"{prefix}sender")]
+    hops += [net.router(f"{prefix}router{n}") for n in range(1, len(mtus))]
+    hops.append(net.host(f"{prefix}far"))
     impairments = tuple(impairments) + (None,) * len(mtus)
     links = [net.link(left, right, f"10.0.{n}.0/24", mtu=mtu, impairment=impairments[n - 1])
              for n, (left, right, mtu) in enumerate(zip(hops, hops[1:], mtus), 1)]

@@ -113,49 +113,25 @@ def test_sender_reports_a_changed_loopback_mtu(lab, lo_mtu):
 
 # -- routed paths ------------------------------------------------------------------
 
+# How often a path is built and the program run again when a router's answer on
+# a link without delay reached the sender only after it had stopped waiting: the
+# machine, not the program, was too slow then (a busy one defers packet handling).
+SLOW_MACHINE_RUNS = 3
+
+
 def check_path(lab, mtus, listener=False, impairments=()):
     """Build the path, run big_sender to the far host, and check the MTU it reports."""
-    path = routed_path(lab.net, mtus, impairments)
-    lab.step(f"the grader built the path {path.describe()} "
-             f"(every router forwards, ICMP included)")
-    for number, impairment in enumerate(impairments, 1):
-        if impairment is not None:
-            lab.step(f"link {number} is slow: {impairment.describe()}")
-    port = 1060
-    args = ()
-    peer = None
-    if listener:
-        port = 4321
-        args = ("-p", str(port))
-        peer = udp_socket(path.far, "0.0.0.0", port)
-        lab.step(f"a Python peer listens at {path.far_address}:{port} (no ICMP port "
-                 "unreachable will come back)")
-    else:
-        lab.step(f"nobody listens at {path.far_address}:{port}: the far host answers each "
-                 "datagram that reaches it with ICMP port unreachable")
-    watch = IcmpWatch(path.sender)
-    try:
-        sender = run_to_the_end(lab, path.far_address, *args, host=path.sender)
-        seen = watch.collect()
-        if not seen and any(impairments):
-            # On a slow link the answer may still be on its way: see it, to say so.
-            deadline = time.monotonic() + scaled(1)
-            while not seen and time.monotonic() < deadline:
-                time.sleep(0.05)  # polling our own raw socket, with a deadline
-                seen = watch.collect()
-    finally:
-        watch.close()
-    for router, mtu in seen:
-        lab.step(f"router {router} sent 'fragmentation needed, next-hop MTU {mtu}'")
-    late = any(impairments) and seen and sender.stdout.count(ALAS) < len(seen) + (
-        1 if mtus[0] < IPV4_MAX else 0)  # a refusal it never saw
-    # The probe that passed may still be on its way (the router resolves the far
-    # host's address first): wait for it, with a deadline, before judging.
-    received = sizes_received(peer, path.bottleneck - 28, scaled(2)) if peer else []
-    if peer:
-        peer.close()
-        lab.step("the far peer received datagrams of these sizes: "
-                 + (", ".join(map(str, received)) or "none"))
+    for run in range(1, SLOW_MACHINE_RUNS + 1):
+        path, port, sender, seen, received = run_on_a_path(
+            lab, mtus, listener, impairments, prefix=f"r{run}-" if run > 1 else "")
+        late = seen and sender.stdout.count(ALAS) < len(seen) + (
+            1 if mtus[0] < IPV4_MAX else 0)  # a refusal it never saw
+        if not late or any(impairments) or run == SLOW_MACHINE_RUNS:
+            break
+        lab.step("a router's answer reached the sender after it had stopped waiting, on a "
+                 "link without delay: this machine was too slow for this run, so the test "
+                 "built the path again and ran the program again")
+    late = late and any(impairments)
     got = reported_mtu(lab, sender, hint="print 'Actual MTU: M' at the end")
     if not seen and got != path.bottleneck:
         lab.fail("no router ever said 'fragmentation needed'",
@@ -183,12 +159,58 @@ def check_path(lab, mtus, listener=False, impairments=()):
     check_refusals(lab, sender, local + len(seen),
                    ("send() refuses the 65507-byte probe, and " if local else "") +
                    f"{len(seen)} router answer(s) came back")
-    if peer:
+    if listener:
         lab.check(path.bottleneck - 28 in received, "the probe that passed never reached the "
                   f"peer at {path.far_address}:{port}",
                   expected=f"a datagram of {path.bottleneck - 28} bytes at port {port}",
                   got=", ".join(map(str, received)) or "nothing",
                   hint="connect() the socket to HOST and the port given with -p")
+
+
+def run_on_a_path(lab, mtus, listener, impairments, prefix):
+    """Build a path, run big_sender over it to the end; (path, port, the program,
+    the routers' answers seen, sizes the far peer received or [])."""
+    path = routed_path(lab.net, mtus, impairments, prefix)
+    lab.step(f"the grader built the path {path.describe()} "
+             f"(every router forwards, ICMP included)")
+    for number, impairment in enumerate(impairments, 1):
+        if impairment is not None:
+            lab.step(f"link {number} is slow: {impairment.describe()}")
+    port = 1060
+    args = ()
+    peer = None
+    if listener:
+        port = 4321
+        args = ("-p", str(port))
+        peer = udp_socket(path.far, "0.0.0.0", port)
+        lab.step(f"a Python peer listens at {path.far_address}:{port} (no ICMP port "
+                 "unreachable will come back)")
+    else:
+        lab.step(f"nobody listens at {path.far_address}:{port}: the far host answers each "
+                 "datagram that reaches it with ICMP port unreachable")
+    watch = IcmpWatch(path.sender)
+    try:
+        sender = run_to_the_end(lab, path.far_address, *args, host=path.sender)
+        seen = watch.collect()
+        # An answer may still be on its way (a slow link, a busy machine): see it, to
+        # say so.
+        deadline = time.monotonic() + scaled(1)
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling our own raw socket, with a deadline
+            seen = watch.collect()
+    finally:
+        watch.close()
+    for router, mtu in seen:
+        lab.step(f"router {router} sent 'fragmentation needed, next-hop MTU {mtu}'")
+    received = []
+    if peer:
+        # The probe that passed may still be on its way (the router resolves the far
+        # host's address first): wait for it, with a deadline, before judging.
+        received = sizes_received(peer, path.bottleneck - 28, scaled(2))
+        peer.close()
+        lab.step("the far peer received datagrams of these sizes: "
+                 + (", ".join(map(str, received)) or "none"))
+    return path, port, sender, seen, received
 
 
 def sizes_received(sock, awaited, timeout):
