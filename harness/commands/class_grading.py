@@ -23,6 +23,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from harness.machine import usable_cpus
 from harness.catalog import ROOT
 from harness.commands import similarity
 from harness.errors import UsageError
@@ -76,7 +77,7 @@ TESTS_AT_ONCE = 6
 
 def default_jobs():
     """How many submissions --class grades at once unless --jobs says."""
-    return 2 * (os.cpu_count() or 1)
+    return 2 * usable_cpus()
 
 
 # A submission's grader stops this long before it would be killed, so that every

@@ -13,6 +13,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from harness.machine import usable_cpus
 from harness import catalog
 from harness.commands import class_grading, entry_point, with_absolute_impl, with_option
 from harness.grading.runner import grade_labs
@@ -25,7 +26,7 @@ from harness.results.model import Report
 # Tests spend most of their time waiting for packets and timeouts, and a worker
 # costs a fork (grading/workers.py): measured on 2 CPUs, 16 at once grade the
 # solutions in half the time 6 take, and the whole grade peaks near 250 MB.
-DEFAULT_JOBS = min(32, 8 * (os.cpu_count() or 1))
+DEFAULT_JOBS = min(32, 8 * usable_cpus())
 FORMATS = tuple(RENDERERS)
 
 
@@ -155,7 +156,7 @@ def run(argv):
     def build():
         if not args.no_sandbox:
             sandbox.ensure_built()
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
             return list(pool.map(impl.build_lab, labs))
     backend, note, status = enter_lab_root(
         with_absolute_impl(argv, args.impl), build,

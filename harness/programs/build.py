@@ -23,6 +23,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
+from harness.machine import usable_cpus
 from harness import catalog
 from harness.catalog import ROOT
 from harness.errors import HarnessError, SetupError
@@ -406,7 +407,7 @@ def build_all(jobs):
         return binary, ok, said
 
     ok = True
-    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
         for binary, built, said in pool.map(one, jobs):
             if said.strip():
                 sys.stderr.write(said)
