@@ -46,6 +46,16 @@ def _bring_up_loopback():
         for scope in ("all", "default"):
             with open(f"/proc/sys/net/ipv6/conf/{scope}/accept_dad", "w") as knob:
                 knob.write("0")
+    # The kernel's ICMP token bucket is one for the whole machine (1000 a second,
+    # bursts of 50): tests running at once, or another grader's, could drain it and
+    # make a router's answer vanish. A host's own rate (its sysctls) lifts that; the
+    # per-destination limit (icmp_ratelimit) stays, for the tests that set it.
+    for knob, value in (("icmp_msgs_per_sec", "1000000"), ("icmp_msgs_burst", "100000")):
+        try:
+            with open(f"/proc/sys/net/ipv4/{knob}", "w") as setting:
+                setting.write(value)
+        except OSError:
+            pass  # a kernel where they are not the namespace's: its defaults stand
 
 
 class NetworkSetupError(RuntimeError):

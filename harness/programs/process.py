@@ -146,6 +146,24 @@ class Program:
             why += f"\nHint: {hint}"
         raise ProgramFailure(why)
 
+    def printed(self, pattern, timeout=2.0, stream="stdout"):
+        """Has the program printed a line matching pattern (fullmatch), waiting up
+        to timeout (scaled) for one? Unlike expect(), nothing is consumed and no
+        failure is raised: for a test that must know the program got that far."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + scaled(timeout)
+        seen = 0
+        with self._changed:
+            while True:
+                lines = self._lines[stream]
+                if any(regex.fullmatch(text) for text in lines[seen:]):
+                    return True
+                seen = len(lines)
+                remaining = deadline - time.monotonic()
+                if self._eof[stream] or remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+
     def _why_no_line(self, pattern, timeout, stream):
         readable = getattr(pattern, "readable", "") or readable_pattern(pattern)
         wanted = f"the line '{readable}' on {stream}" if readable else f"anything on {stream}"

@@ -534,7 +534,9 @@ def test_client_gives_up_when_no_address_answers(lab):
         lab.step(f"the client ran with -t {SHORT_LIMIT:g}: {SHORT_LIMIT:g} s for each address")
         client = run_client(lab, world, "dead.lab", 1060, "-t", SHORT_LIMIT)
         # The run is short, so a spinning client would not reach a second of CPU
-        # (CPU_HOG below) on a busy machine: watch its state as well.
+        # (CPU_HOG below) on a busy machine: watch its state as well, once it is
+        # waiting (a slow machine, such as user-mode Linux, takes a while to start it).
+        client.printed(r"Trying " + re.escape(address(dead[1], 1060)) + r".*", STARTUP)
         check_blocks(lab, client, "any of its addresses to answer", interval=SHORT_LIMIT / 2)
         code = client.wait(SHORT_LIMIT + 3 * STAGGER + STARTUP)
         ended = time.time()
