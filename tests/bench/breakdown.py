@@ -67,10 +67,12 @@ def breakdown(labs):
         build, _, _ = measured([sys.executable, "-m", "harness.programs.build", "--tree",
                                 "solutions", "--out", os.path.join(scratch, "build")],
                                env=dict(os.environ, PYTHONPATH=ROOT))
-        # Built now: these runs build nothing.
+        # A submission is built afresh by every grade: a run that selects no test is
+        # the build and the start-up; a lab's own run less its no-test run, its tests.
         startup, _, _ = grade_cpu(submission, *lab_args, "--test", NO_TEST)
         rows = [("build (every lab, from scratch)", build, ""),
-                ("grader start-up (grade, lab root, pytest workers)", startup, "")]
+                ("grader start-up (grade, lab root, pytest and its workers)",
+                 startup - build, "")]
         for lab in labs:
             alone, _, lab_report = grade_cpu(submission, "--lab", lab.number)
             lab_startup, _, _ = grade_cpu(submission, "--lab", lab.number, "--test", NO_TEST)
