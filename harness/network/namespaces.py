@@ -184,27 +184,25 @@ def popen_in(netns_path, command, **options):
     at netns_path (None: this process's own). Forked from a thread that entered the
     namespace, so no `nsenter` runs first: that exec cost a few milliseconds of CPU
     for every program and `ip` a test starts."""
-    if netns_path is None:
-        return subprocess.Popen(command, **options)
-    netns_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        return run_in_namespace(netns_fd, lambda: subprocess.Popen(command, **options))
-    finally:
-        os.close(netns_fd)
+    return _in_namespace_at(netns_path, lambda: subprocess.Popen(command, **options))
 
 
 def run_in(netns_path, command, input=None, timeout=None):
     """subprocess.run(command) in the namespace at netns_path, output captured as
-    text: a CompletedProcess. The whole command is killed past timeout."""
-    proc = popen_in(netns_path, command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE, text=True)
+    text: a CompletedProcess (TimeoutExpired past timeout, the command killed)."""
+    return _in_namespace_at(netns_path, lambda: subprocess.run(
+        command, input=input, capture_output=True, text=True, timeout=timeout))
+
+
+def _in_namespace_at(netns_path, action):
+    """action() on a thread inside the namespace at netns_path (None: here)."""
+    if netns_path is None:
+        return action()
+    netns_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        out, err = proc.communicate(input, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise
-    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+        return run_in_namespace(netns_fd, action)
+    finally:
+        os.close(netns_fd)
 
 
 def namespace_path(netns_fd):

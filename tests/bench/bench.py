@@ -27,7 +27,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "selftest"))
-from gradeapi import GRADE, ROOT, grade  # noqa: E402
+from gradeapi import GRADE, ROOT, grade, verdicts  # noqa: E402
 
 sys.path.insert(0, ROOT)
 from harness import catalog  # noqa: E402
@@ -116,12 +116,6 @@ def compile_cost(labs, runs):
                  f"(goal +{SANDBOXED_COMPILE_GOAL * 1000:.0f} ms wall: {verdict}; "
                  f"load {os.getloadavg()[0]:.1f} makes wall figures noisy)")
     return lines
-
-
-def verdicts(report):
-    """{(lab, test): outcome} of a JSON report."""
-    return {(number, test["name"]): test["outcome"]
-            for number, lab in report["labs"].items() for test in lab["tests"]}
 
 
 def class_throughput(size, jobs, reference):

@@ -23,6 +23,12 @@ def grade(*args, env=None, timeout=900, user=()):
     return report, elapsed, result.stderr
 
 
+def verdicts(report):
+    """{(lab, test name): outcome} of a JSON report: what two gradings must agree on."""
+    return {(number, test["name"]): test["outcome"]
+            for number, lab in report["labs"].items() for test in lab["tests"]}
+
+
 def failures(lab_report):
     """The failed tests of one lab, as 'name: first lines of feedback'."""
     return "\n".join(f"{t['name']}: {t['feedback'][:600]}" for t in lab_report["tests"]
